@@ -1,0 +1,210 @@
+"""What runs on the container's side of `create`, as one ordered list of kernel steps.
+
+Process tree of `create`:
+
+    pyrunc create (runtime)
+      └─ stage-1: joins namespaces given by path, creates the new ones (user first, so the
+         │          others belong to it; the runtime writes its uid/gid maps)
+         └─ init:   PID 1 of the new pid namespace; mounts, /dev, pivot_root, identity; then
+                    blocks in C on exec.fifo until `start`, and execs process.args
+
+stage-1 exits once init exists; init reports `ready` (or `error <message>`) to the runtime.
+Both run the functions below against a Kernel, so the same code prints the plan (`explain`).
+"""
+
+import os
+
+import cext
+from runtime import devices, namespaces, process, rootfs
+from runtime.errors import PyruncError, SetupError
+from runtime.paths import Root
+
+
+class InitConfig:
+    """Everything the container side needs, fixed before the fork."""
+
+    def __init__(self, spec, cid: str, bundle: str, rootfs_path: str, fifo_path: str,
+                 no_pivot: bool = False, no_new_keyring: bool = False, preserve_fds: int = 0,
+                 console_fd: int = -1):
+        self.spec = spec
+        self.id = cid
+        self.bundle = bundle
+        self.rootfs = rootfs_path
+        self.fifo_path = fifo_path
+        self.no_pivot = no_pivot
+        self.no_new_keyring = no_new_keyring
+        self.preserve_fds = preserve_fds
+        self.console_fd = console_fd
+        self.ns = namespaces.NamespacePlan(spec.linux.namespaces if spec.linux else [])
+        self.cgroup_dirs: list[tuple[str, str]] = []
+
+
+def error_text(exc: BaseException, kernel) -> str:
+    if isinstance(exc, SetupError):
+        return str(exc)
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, PyruncError) and kernel.field and not text.startswith("/"):
+        return f"{kernel.field}: {text}"
+    if not isinstance(exc, (PyruncError, OSError)):
+        return f"internal error in the container init: {type(exc).__name__}: {text}"
+    return text
+
+
+# -- stage-1 ---------------------------------------------------------------------------------
+
+def stage1(kernel, cfg: InitConfig, chan, fork=os.fork) -> int:
+    """Enter and create the namespaces; fork the init. Returns the init's pid (to stage-1)."""
+    ns = cfg.ns
+    namespaces.join_all(kernel, ns)
+    if "user" in ns.new:
+        with kernel.because("/linux/namespaces"):
+            kernel.unshare(cext.CLONE_NEWUSER)
+        chan.send("userns", str(os.getpid()))
+        if chan.recv()[0] != "mapped":
+            raise PyruncError("the runtime did not map the user namespace")
+        if any(m.container_id == 0 for m in cfg.spec.linux.uid_mappings):
+            kernel.setresgid(0)
+            kernel.setresuid(0)
+    if any(m.type == "cgroup" for m in cfg.spec.mounts):
+        from runtime import cgroupfs
+
+        cfg.cgroup_dirs = cgroupfs.own_v1_dirs()
+    flags = ns.new_flags(exclude=("user",))
+    if flags:
+        with kernel.because("/linux/namespaces"):
+            kernel.unshare(flags)
+    if "time" in ns.new and cfg.spec.linux.time_offsets:
+        write_time_offsets(kernel, cfg.spec.linux.time_offsets)
+    return fork()
+
+
+def write_time_offsets(kernel, offsets) -> None:
+    clocks = {"monotonic": "monotonic", "boottime": "boottime"}
+    with kernel.because("/linux/timeOffsets"):
+        text = "".join(f"{clocks[name]} {o.secs or 0} {o.nanosecs or 0}\n" for name, o in offsets.items())
+        kernel.write_file("/proc/self/timens_offsets", text)
+
+
+# -- init -------------------------------------------------------------------------------------
+
+def init(kernel, cfg: InitConfig, chan) -> None:
+    """Set the container up and hand over to C, which waits for `start` and execs."""
+    spec = cfg.spec
+    proc = spec.process
+    kernel.setsid()
+    kernel.umask(0)  # device nodes and mount points get exactly the modes the config asks for
+    fifo_fd = kernel.open(cfg.fifo_path, os.O_RDWR)
+    setup_rootfs(kernel, cfg)
+    identity(kernel, cfg)
+    with kernel.because("/process/args"):
+        path = process.find_executable(proc.args[0], proc.env)
+    kernel.mark_cloexec_from(3 + cfg.preserve_fds)
+    chan.send("ready")
+    kernel.exec_when_started(fifo_fd, path, list(proc.args), process.exec_environment(proc))
+
+
+def setup_rootfs(kernel, cfg: InitConfig) -> None:
+    spec = cfg.spec
+    rootfs.prepare_propagation(kernel, spec)
+    rootfs.bind_rootfs_to_itself(kernel, cfg.rootfs)
+    root = Root(kernel, cfg.rootfs)
+    rootfs.apply_mounts(kernel, spec, root, cfg.bundle, cfg.cgroup_dirs)
+    if devices.needs_dev_setup(spec):
+        devices.create_devices(kernel, root, spec, in_user_ns=cfg.ns.has("user"))
+        devices.create_links(kernel, root)
+    root.close()
+    set_names(kernel, cfg)
+    if "network" in cfg.ns.new:
+        with kernel.because("/linux/namespaces"):
+            kernel.link_up("lo")
+    rootfs.pivot(kernel, cfg.rootfs, cfg.no_pivot)
+    root = Root(kernel, "/")
+    if spec.process.terminal:
+        from runtime import console
+
+        console.setup_terminal(kernel, root, spec.process, cfg.console_fd)
+    rootfs.mask_paths(kernel, root, spec)
+    rootfs.readonly_paths(kernel, root, spec)
+    root.close()
+    if spec.root.readonly:
+        rootfs.make_root_readonly(kernel)
+    rootfs.apply_rootfs_propagation(kernel, spec)
+
+
+def set_names(kernel, cfg: InitConfig) -> None:
+    if cfg.spec.hostname is not None:
+        with kernel.because("/hostname"):
+            kernel.sethostname(cfg.spec.hostname)
+    if cfg.spec.domainname is not None:
+        with kernel.because("/domainname"):
+            kernel.setdomainname(cfg.spec.domainname)
+
+
+def identity(kernel, cfg: InitConfig) -> None:
+    proc = cfg.spec.process
+    if not cfg.no_new_keyring:
+        kernel.join_session_keyring(cfg.id)
+    process.apply_rlimits(kernel, proc)
+    process.set_identity(kernel, proc)
+    umask = proc.user.umask if proc.user and proc.user.umask is not None else 0o022
+    with kernel.because("/process/user/umask"):
+        kernel.umask(umask)
+    with kernel.because("/process/cwd"):
+        kernel.chdir(proc.cwd)
+
+
+# -- the forked processes' main functions ----------------------------------------------------
+
+def preload(cfg: InitConfig) -> None:
+    """Import now what the init uses after pivot_root: from then on the host's Python library
+    is out of reach, and a lazy import would fail."""
+    import errno  # noqa: F401 - kernel.errno_name
+    import fcntl  # noqa: F401
+    import resource  # noqa: F401 - process.apply_rlimits
+
+    if "network" in cfg.ns.new:
+        from runtime import netlink_lite  # noqa: F401
+    if cfg.spec.process.terminal:
+        from runtime import console  # noqa: F401
+
+
+def run_stage1(cfg: InitConfig, chan, tracing: bool) -> None:
+    """Body of the stage-1 child; never returns."""
+    kernel = _kernel("stage-1", chan, tracing)
+    try:
+        preload(cfg)
+        pid = stage1(kernel, cfg, chan)
+        if pid == 0:
+            run_init(cfg, chan, tracing)
+        chan.send("init", str(pid))
+        os._exit(0)
+    except BaseException as e:  # noqa: BLE001 - everything must reach the runtime as a message
+        _die(chan, error_text(e, kernel))
+
+
+def run_init(cfg: InitConfig, chan, tracing: bool) -> None:
+    kernel = _kernel("init", chan, tracing)
+    try:
+        init(kernel, cfg, chan)
+    except BaseException as e:  # noqa: BLE001
+        _die(chan, error_text(e, kernel))
+    os._exit(127)
+
+
+def _kernel(proc: str, chan, tracing: bool):
+    from runtime.kernel import RealKernel
+
+    tracer = None
+    if tracing:
+        from runtime import fastjson
+
+        def tracer(entry):
+            chan.send("trace", fastjson.dumps(entry))
+    return RealKernel(proc, tracer)
+
+
+def _die(chan, message: str) -> None:
+    try:
+        chan.send("error", message)
+    finally:
+        os._exit(1)

@@ -1,0 +1,212 @@
+"""`create`: everything of config.json but running process.args."""
+
+import os
+
+from runtime import log, state
+from runtime.errors import PyruncError
+from runtime.sync import Channel
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+class CreateOptions:
+    def __init__(self, bundle: str | None = None, pid_file: str | None = None,
+                 console_socket: str | None = None, console_fd: int = -1, no_pivot: bool = False,
+                 no_new_keyring: bool = False, preserve_fds: int = 0):
+        self.bundle = os.path.abspath(bundle or os.getcwd())
+        self.pid_file = pid_file
+        self.console_socket = console_socket
+        self.console_fd = console_fd
+        self.no_pivot = no_pivot
+        self.no_new_keyring = no_new_keyring
+        self.preserve_fds = preserve_fds
+
+
+def load_spec(bundle: str):
+    from oci_spec import ConfigError, load_bundle_config
+
+    try:
+        spec = load_bundle_config(bundle)
+    except ConfigError as e:
+        raise PyruncError(str(e)) from None
+    check_supported(spec)
+    return spec
+
+
+def check_supported(spec) -> None:
+    """What a valid config may still ask for that this runtime cannot do."""
+    if spec.process is None:
+        raise PyruncError("config.json: /process: a process is required to create a container")
+    kinds = {ns.type for ns in spec.linux.namespaces} if spec.linux else set()
+    if "mount" not in kinds:
+        raise PyruncError("config.json: /linux/namespaces: a mount namespace is required")
+    if spec.hostname and "uts" not in kinds:
+        raise PyruncError("config.json: /hostname: setting the hostname needs a uts namespace")
+
+
+def create(store: state.StateStore, cid: str, opts: CreateOptions) -> dict:
+    spec = load_spec(opts.bundle)
+    if spec.process.terminal and opts.console_socket is None and opts.console_fd < 0:
+        raise PyruncError("config.json: /process/terminal: a terminal needs --console-socket")
+    cdir = store.create(cid)
+    started: list[int] = []
+    try:
+        record = _create_in(cdir, spec, cid, opts, started)
+        if opts.pid_file:
+            write_pid_file(opts.pid_file, record["pid"])
+        return record
+    except BaseException:
+        _undo(cdir, started)
+        raise
+    finally:
+        cdir.close()
+
+
+def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, started: list[int]) -> dict:
+    import cext
+    from runtime.container_init import InitConfig, run_stage1
+
+    fifo = cdir.file(state.EXEC_FIFO)
+    os.mkfifo(fifo, 0o600)
+    console_fd = opts.console_fd
+    if opts.console_socket and spec.process.terminal:
+        console_fd = connect_console_socket(opts.console_socket)
+    rootfs = spec.root.path if os.path.isabs(spec.root.path) else os.path.join(opts.bundle, spec.root.path)
+    cfg = InitConfig(spec, cid, opts.bundle, os.path.realpath(rootfs), fifo, opts.no_pivot,
+                     opts.no_new_keyring, opts.preserve_fds, console_fd)
+    # The init is stage-1's child; as a subreaper we inherit it when stage-1 exits, and can
+    # reap it if create fails (this host's PID 1 is slow to reap orphans).
+    cext.prctl(PR_SET_CHILD_SUBREAPER, 1)
+    ours, theirs = Channel.pair()
+    tracing = log.current.enabled("debug")
+    stage1_pid = os.fork()
+    if stage1_pid == 0:
+        ours.close()
+        # The lock lives on the directory's open file description, which the fork shares:
+        # a child keeping it would hold the container's lock until exec.
+        cdir.close()
+        run_stage1(cfg, theirs, tracing)
+    theirs.close()
+    started.append(stage1_pid)
+    try:
+        init_pid = handshake(ours, spec, started)
+    finally:
+        ours.close()
+        if console_fd >= 0 and console_fd != opts.console_fd:
+            os.close(console_fd)
+    _reap(stage1_pid)
+    record = {
+        "ociVersion": spec.oci_version,
+        "id": cid,
+        "pid": init_pid,
+        "init_start_time": state.process_start_time(init_pid),
+        "bundle": opts.bundle,
+        "rootfs": cfg.rootfs,
+        "created": state.rfc3339_now(),
+        "owner": "",
+        "annotations": spec.annotations,
+        "namespaces": {ns.type: ns.path or f"/proc/{init_pid}/ns/{_proc_ns(ns.type)}"
+                       for ns in spec.linux.namespaces},
+    }
+    cdir.write(record)
+    return record
+
+
+def _proc_ns(kind: str) -> str:
+    from runtime.namespaces import PROC_NAMES
+
+    return PROC_NAMES[kind]
+
+
+def handshake(chan: Channel, spec, started: list[int]) -> int:
+    """Serve stage-1 and init until init is ready; returns init's pid."""
+    from runtime.kernel import RealKernel
+
+    init_pid = 0
+    while True:
+        kind, payload = chan.recv()
+        if kind == "trace":
+            log_trace(payload)
+        elif kind == "userns":
+            from runtime.namespaces import write_id_maps
+
+            write_id_maps(RealKernel("runtime", _tracer()), int(payload), spec.linux)
+            chan.send("mapped")
+        elif kind == "init":
+            init_pid = int(payload)
+            started.append(init_pid)
+        elif kind == "ready":
+            return init_pid
+        elif kind == "error":
+            raise PyruncError(payload)
+        elif kind == "eof":
+            raise PyruncError("the container init exited before it was ready")
+
+
+def log_trace(payload: str) -> None:
+    from runtime import fastjson
+
+    entry = fastjson.loads(payload)
+    result = f" = {entry['result']}" if "result" in entry else ""
+    result = f" -> {entry['error']}" if "error" in entry else result
+    field = f"  <- {entry['field']}" if entry.get("field") else ""
+    log.current.debug(f"{entry['proc']}: {entry['step']}{result} ({entry['us']} us){field}")
+
+
+def _tracer():
+    if not log.current.enabled("debug"):
+        return None
+
+    def trace(entry):
+        from runtime import fastjson
+
+        log_trace(fastjson.dumps(entry))
+    return trace
+
+
+def connect_console_socket(path: str) -> int:
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        sock.connect(path)
+    except OSError as e:
+        sock.close()
+        raise PyruncError(f"cannot connect to the console socket {path}: {e.strerror}") from None
+    return sock.detach()
+
+
+def write_pid_file(path: str, pid: int) -> None:
+    path = os.path.abspath(path)
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, str(pid).encode())
+    finally:
+        os.close(fd)
+    os.rename(tmp, path)
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _undo(cdir: state.ContainerDir, started: list[int]) -> None:
+    """A failed create leaves nothing: processes killed and reaped, the directory gone."""
+    import signal
+
+    for pid in started:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    # stage-1 first: once it is gone its child, the init, is ours to reap.
+    for pid in started:
+        _reap(pid)
+    try:
+        cdir.remove()
+    except OSError:
+        pass

@@ -1,0 +1,63 @@
+"""`delete`: remove a stopped (or, with --force, any) container and all that create made."""
+
+import os
+import select
+import signal
+
+from runtime import state
+from runtime.errors import NotExist, PyruncError
+
+
+def delete(store: state.StateStore, cid: str, force: bool = False) -> None:
+    try:
+        cdir = store.open(cid)
+    except NotExist:
+        if force:
+            return
+        raise
+    try:
+        cdir.lock()
+        try:
+            record = cdir.read()
+        except NotExist:
+            # A create that died before writing state.json: nothing runs, only the directory.
+            cdir.remove()
+            if force:
+                return
+            raise
+        except PyruncError:
+            if not force:
+                raise
+            cdir.remove()
+            return
+        status = cdir.status(record)
+        if status not in ("stopped", "created") and not force:
+            raise PyruncError(f"cannot delete container {cid} that is not stopped: {status}")
+        if status != "stopped":
+            kill_and_wait(record)
+        destroy(cdir, record)
+    finally:
+        cdir.close()
+
+
+def kill_and_wait(record: dict, timeout: float = 10.0) -> None:
+    try:
+        pidfd = os.pidfd_open(record["pid"])
+    except ProcessLookupError:
+        return
+    try:
+        if state.process_start_time(record["pid"]) != record.get("init_start_time"):
+            return
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        # A pidfd becomes readable when the process exits, whoever its parent is.
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        poller.poll(int(timeout * 1000))
+    except ProcessLookupError:
+        pass
+    finally:
+        os.close(pidfd)
+
+
+def destroy(cdir: state.ContainerDir, record: dict) -> None:
+    cdir.remove()

@@ -1,0 +1,36 @@
+"""`start`: release the created init, which then execs process.args."""
+
+import os
+
+from runtime import state
+from runtime.errors import PyruncError
+
+
+def start(store: state.StateStore, cid: str) -> None:
+    cdir = store.open(cid)
+    try:
+        cdir.lock()
+        record = cdir.read()
+        status = cdir.status(record)
+        if status == "stopped":
+            raise PyruncError("cannot start a container that has stopped")
+        if status != "created":
+            raise PyruncError("cannot start an already running container")
+        release(cdir)
+    finally:
+        cdir.close()
+
+
+def release(cdir: state.ContainerDir) -> None:
+    """One byte into exec.fifo wakes the init blocked reading it; the fifo's removal is what
+    tells `state` that the container is running."""
+    fifo = cdir.file(state.EXEC_FIFO)
+    try:
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:  # ENXIO: nobody holds the fifo open, the init is gone
+        raise PyruncError("cannot start a container that has stopped") from e
+    try:
+        os.write(fd, b"0")
+    finally:
+        os.close(fd)
+    os.unlink(fifo)

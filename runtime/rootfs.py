@@ -1,0 +1,187 @@
+"""The container's filesystem: mounts from config.json, then pivot_root into the rootfs."""
+
+import errno
+import os
+
+import cext
+from runtime import mountopts
+from runtime.errors import PyruncError
+from runtime.paths import Root, parent_path
+
+MS = cext
+
+
+def prepare_propagation(kernel, spec) -> None:
+    """Keep the container's mounts from propagating back to the host: `/` becomes a slave
+    (or what rootfsPropagation asks for), and the rootfs a mount point of its own."""
+    prop = spec.linux.rootfs_propagation if spec.linux else None
+    flags = mountopts.parse([prop]).propagation[0] if prop else MS.MS_SLAVE | MS.MS_REC
+    with kernel.because("/linux/rootfsPropagation" if prop else None):
+        kernel.mount(None, "/", None, flags)
+
+
+def bind_rootfs_to_itself(kernel, rootfs: str) -> None:
+    # pivot_root needs new_root to be a mount point, and a private one.
+    with kernel.because("/root/path"):
+        kernel.mount(rootfs, rootfs, None, MS.MS_BIND | MS.MS_REC)
+        kernel.mount(None, rootfs, None, MS.MS_PRIVATE)
+
+
+def apply_mounts(kernel, spec, root: Root, bundle: str, cgroup_dirs=()) -> None:
+    """cgroup_dirs: (hierarchy, host dir) pairs of the container's v1 cgroups, looked up before
+    the cgroup namespace was made (inside it, /proc/self/cgroup shows only `/`)."""
+    for index, m in enumerate(spec.mounts):
+        with kernel.because(f"/mounts/{index}"):
+            mount_one(kernel, m, root, bundle, cgroup_dirs)
+
+
+def mount_one(kernel, m, root: Root, bundle: str, cgroup_dirs=()) -> None:
+    opts = mountopts.parse(m.options)
+    mtype = m.type or ("bind" if opts.bind else None)
+    if m.destination == "/proc" and mtype != "proc" and not opts.bind:
+        raise PyruncError(f"mount over /proc must be of type proc, not {mtype!r}")
+    if mtype == "cgroup":
+        return mount_cgroup(kernel, m, root, opts, cgroup_dirs)
+    if opts.bind or mtype == "bind":
+        return mount_bind(kernel, m, root, bundle, opts)
+    target = root.ensure(m.destination, "dir")
+    try:
+        kernel.mount(m.source or mtype, target, mtype, opts.flags, opts.data_text)
+    finally:
+        kernel.close(target.fd)
+    finish_mount(kernel, m, root, opts)
+
+
+def mount_bind(kernel, m, root: Root, bundle: str, opts) -> None:
+    source = m.source if os.path.isabs(m.source or "") else os.path.join(bundle, m.source or "")
+    if not os.path.exists(source):
+        raise PyruncError(f"bind mount source {source!r} does not exist")
+    kind = "dir" if os.path.isdir(source) else "file"
+    target = root.ensure(m.destination, kind)
+    rec = MS.MS_REC if opts.recursive_bind else 0
+    try:
+        kernel.mount(source, target, None, MS.MS_BIND | rec)
+    finally:
+        kernel.close(target.fd)
+    # A bind mount takes no other flags in the same call: they need a remount.
+    if opts.flags & ~(MS.MS_REC | MS.MS_REMOUNT):
+        remount(kernel, root, m.destination, opts.flags | MS.MS_BIND)
+    finish_mount(kernel, m, root, opts)
+
+
+def remount(kernel, root: Root, destination: str, flags: int) -> None:
+    target = root.open(destination)
+    try:
+        try:
+            kernel.mount(None, target, None, flags | MS.MS_REMOUNT)
+        except PyruncError as e:
+            # In a user namespace the source's nosuid/nodev/noexec are locked: keep them.
+            lockable = MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC | MS.MS_RDONLY
+            locked = os.statvfs(str(target)).f_flag & lockable
+            if getattr(getattr(e, "cause", None), "errno", None) != errno.EPERM or not locked:
+                raise
+            kernel.mount(None, target, None, flags | MS.MS_REMOUNT | (locked & ~MS.MS_RDONLY))
+    finally:
+        kernel.close(target.fd)
+
+
+def finish_mount(kernel, m, root: Root, opts) -> None:
+    if not (opts.propagation or opts.attr_set or opts.attr_clr):
+        return
+    target = root.open(m.destination)
+    try:
+        for flags in opts.propagation:
+            kernel.mount(None, target, None, flags)
+        if opts.attr_set or opts.attr_clr:
+            kernel.mount_setattr(target, opts.attr_set, opts.attr_clr)
+    finally:
+        kernel.close(target.fd)
+
+
+def mount_cgroup(kernel, m, root: Root, opts, cgroup_dirs) -> None:
+    """cgroup2 where the host's /sys/fs/cgroup is cgroup2; else a tmpfs with one bind mount of
+    the container's own cgroup per mounted v1 hierarchy (cgroup v1 has no namespaced mount)."""
+    from runtime import cgroupfs
+
+    target = root.ensure(m.destination, "dir")
+    try:
+        if cgroupfs.is_unified():
+            kernel.mount("cgroup2", target, "cgroup2", opts.flags, None)
+            return
+        kernel.mount("tmpfs", target, "tmpfs", opts.flags & ~MS.MS_RDONLY, "mode=755")
+    finally:
+        kernel.close(target.fd)
+    for name, host_path in cgroup_dirs:
+        sub = root.ensure(f"{m.destination}/{name}", "dir")
+        try:
+            kernel.mount(host_path, sub, None, MS.MS_BIND | MS.MS_REC)
+        finally:
+            kernel.close(sub.fd)
+        if opts.flags & MS.MS_RDONLY:
+            remount(kernel, root, f"{m.destination}/{name}", MS.MS_BIND | opts.flags)
+    if opts.flags & MS.MS_RDONLY:
+        remount(kernel, root, m.destination, opts.flags)
+
+
+def pivot(kernel, rootfs: str, no_pivot: bool) -> None:
+    with kernel.because("/root/path"):
+        if no_pivot:
+            kernel.chdir(rootfs)
+            kernel.mount(rootfs, "/", None, MS.MS_MOVE)
+            kernel.chroot(".")
+            kernel.chdir("/")
+            return
+        old_root = kernel.open("/", os.O_DIRECTORY | os.O_RDONLY)
+        kernel.chdir(rootfs)
+        # pivot_root(".", ".") stacks the old root on top of the new one; detaching it then
+        # leaves the rootfs as `/` without needing a writable directory for the old root.
+        kernel.pivot_root(".", ".")
+        os.fchdir(old_root)
+        kernel.mount(None, ".", None, MS.MS_SLAVE | MS.MS_REC)
+        kernel.umount2(".", MS.MNT_DETACH)
+        kernel.close(old_root)
+        kernel.chdir("/")
+
+
+def make_root_readonly(kernel) -> None:
+    with kernel.because("/root/readonly"):
+        kernel.mount(None, "/", None, MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY)
+
+
+def apply_rootfs_propagation(kernel, spec) -> None:
+    prop = spec.linux.rootfs_propagation if spec.linux else None
+    if prop:
+        with kernel.because("/linux/rootfsPropagation"):
+            kernel.mount(None, "/", None, mountopts.parse([prop]).propagation[0])
+
+
+def mask_paths(kernel, root: Root, spec) -> None:
+    """maskedPaths: files hidden under /dev/null, directories under an empty read-only tmpfs."""
+    for index, path in enumerate(spec.linux.masked_paths if spec.linux else []):
+        with kernel.because(f"/linux/maskedPaths/{index}"):
+            target = root.lookup(path)
+            if target is None:
+                continue
+            try:
+                if os.path.isdir(str(target)):
+                    kernel.mount("tmpfs", target, "tmpfs", MS.MS_RDONLY, None)
+                else:
+                    kernel.mount("/dev/null", target, None, MS.MS_BIND)
+            finally:
+                kernel.close(target.fd)
+
+
+def readonly_paths(kernel, root: Root, spec) -> None:
+    for index, path in enumerate(spec.linux.readonly_paths if spec.linux else []):
+        with kernel.because(f"/linux/readonlyPaths/{index}"):
+            target = root.lookup(path)
+            if target is None:
+                continue
+            try:
+                kernel.mount(str(target), target, None, MS.MS_BIND | MS.MS_REC)
+            finally:
+                kernel.close(target.fd)
+            remount(kernel, root, path, MS.MS_BIND | MS.MS_RDONLY | MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC)
+
+
+__all__ = ["apply_mounts", "pivot", "parent_path"]
