@@ -37,6 +37,7 @@ class InitConfig:
         self.console_fd = console_fd
         self.ns = namespaces.NamespacePlan(spec.linux.namespaces if spec.linux else [])
         self.cgroup_dirs: list[tuple[str, str]] = []
+        self.fifo_fd = -1
 
 
 def error_text(exc: BaseException, kernel) -> str:
@@ -55,6 +56,9 @@ def error_text(exc: BaseException, kernel) -> str:
 def stage1(kernel, cfg: InitConfig, chan, fork=os.fork) -> int:
     """Enter and create the namespaces; fork the init. Returns the init's pid (to stage-1)."""
     ns = cfg.ns
+    # Opened while still the host's root: inside a new user namespace the state directory
+    # may be out of reach. The init inherits the fd.
+    cfg.fifo_fd = kernel.open(cfg.fifo_path, os.O_RDWR)
     namespaces.join_all(kernel, ns)
     if "user" in ns.new:
         with kernel.because("/linux/namespaces"):
@@ -93,14 +97,13 @@ def init(kernel, cfg: InitConfig, chan) -> None:
     proc = spec.process
     kernel.setsid()
     kernel.umask(0)  # device nodes and mount points get exactly the modes the config asks for
-    fifo_fd = kernel.open(cfg.fifo_path, os.O_RDWR)
     setup_rootfs(kernel, cfg)
     identity(kernel, cfg)
     with kernel.because("/process/args"):
         path = process.find_executable(proc.args[0], proc.env)
     kernel.mark_cloexec_from(3 + cfg.preserve_fds)
     chan.send("ready")
-    kernel.exec_when_started(fifo_fd, path, list(proc.args), process.exec_environment(proc))
+    kernel.exec_when_started(cfg.fifo_fd, path, list(proc.args), process.exec_environment(proc))
 
 
 def setup_rootfs(kernel, cfg: InitConfig) -> None:

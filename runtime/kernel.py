@@ -95,14 +95,15 @@ class Kernel:
         entry = {"proc": self.proc, "step": f"{name}({', '.join(map(_arg, shown))})",
                  "field": self.field, "us": (time.perf_counter_ns() - t0) // 1000}
         if error is not None:
-            entry["error"] = f"{errno_name(error.errno)}: {error.strerror}"
+            entry["error"] = f"{errno_name(error.errno)}: {os.strerror(error.errno)}"
         elif isinstance(result, int) and not isinstance(result, bool):
             entry["result"] = result
         self.tracer(entry)
 
     def _error(self, name: str, shown: tuple, e: OSError) -> SetupError:
         call = f"{name}({', '.join(map(_arg, shown))})"
-        return SetupError(call, self.field, OSError(e.errno, f"{e.strerror} ({errno_name(e.errno)})"))
+        # cext's own message repeats the call; the step text already has it.
+        return SetupError(call, self.field, OSError(e.errno, f"{os.strerror(e.errno)} ({errno_name(e.errno)})"))
 
 
 class _Field:
@@ -246,7 +247,7 @@ class RealKernel(Kernel):
         self._step("setsid", os.setsid, ())
 
     def dup2(self, fd: int, fd2: int) -> None:
-        self._step("dup2", os.dup2, (fd, fd2, False))
+        self._step("dup2", os.dup2, (fd, fd2, True))
 
     def ioctl(self, fd: int, request: int, arg, name: str):
         import fcntl
