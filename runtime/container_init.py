@@ -100,7 +100,7 @@ def init(kernel, cfg: InitConfig, chan) -> None:
     setup_rootfs(kernel, cfg)
     identity(kernel, cfg)
     with kernel.because("/process/args"):
-        path = process.find_executable(proc.args[0], proc.env)
+        path = kernel.find_executable(proc.args[0], proc.env)
     kernel.mark_cloexec_from(3 + cfg.preserve_fds)
     chan.send("ready")
     kernel.exec_when_started(cfg.fifo_fd, path, list(proc.args), process.exec_environment(proc))

@@ -55,7 +55,7 @@ def make_node(kernel, root: Root, dev: DeviceNode) -> None:
     name = os.path.basename(dev.path)
     display = root.display(dev.path)
     try:
-        if _exists_at(parent.fd, name):
+        if kernel.exists_at(parent.fd, name):
             kernel.unlinkat(parent.fd, name, display)
         mode = _TYPES[dev.kind] | (dev.mode & 0o7777)
         kernel.mknodat(parent.fd, name, mode, os.makedev(dev.major, dev.minor), display)
@@ -78,21 +78,13 @@ def bind_host_device(kernel, root: Root, dev: DeviceNode) -> None:
         kernel.close(target.fd)
 
 
-def _exists_at(dir_fd: int, name: str) -> bool:
-    try:
-        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-        return True
-    except FileNotFoundError:
-        return False
-
-
 def create_links(kernel, root: Root) -> None:
     """/dev/fd, /dev/std{in,out,err}, and /dev/ptmx -> pts/ptmx (the container's own devpts)."""
     dev = root.ensure("/dev", "dir")
     try:
         for target, name in _LINKS + [("pts/ptmx", "ptmx")]:
             display = root.display("/dev/" + name)
-            if _exists_at(dev.fd, name):
+            if kernel.exists_at(dev.fd, name):
                 if name != "ptmx":
                     continue
                 kernel.unlinkat(dev.fd, name, display)

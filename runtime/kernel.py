@@ -103,7 +103,8 @@ class Kernel:
     def _error(self, name: str, shown: tuple, e: OSError) -> SetupError:
         call = f"{name}({', '.join(map(_arg, shown))})"
         # cext's own message repeats the call; the step text already has it.
-        return SetupError(call, self.field, OSError(e.errno, f"{os.strerror(e.errno)} ({errno_name(e.errno)})"))
+        reason = f"{os.strerror(e.errno)} ({errno_name(e.errno)})"
+        return SetupError(call, self.field, OSError(e.errno, reason))
 
 
 class _Field:
@@ -263,6 +264,39 @@ class RealKernel(Kernel):
     def mark_cloexec_from(self, first: int) -> None:
         self._step("close_range", cext.close_range, (first, 0xFFFFFFFF, CLOSE_RANGE_CLOEXEC),
                    (first, "~0", "CLOSE_RANGE_CLOEXEC"))
+
+    def fchdir(self, fd: int, display: str) -> None:
+        self._step("fchdir", os.fchdir, (fd,), (display,))
+
+    # Queries: they read the host or the rootfs and change nothing, so they are not traced.
+    # The recording kernel answers them from its own idea of the filesystem.
+    def kind_of(self, path) -> str | None:
+        """'dir', 'file' (anything else that exists) or None."""
+        try:
+            return "dir" if os.path.isdir(str(path)) else ("file" if os.path.exists(str(path)) else None)
+        except OSError:
+            return None
+
+    def exists_at(self, dir_fd: int, name: str) -> bool:
+        try:
+            os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+            return True
+        except FileNotFoundError:
+            return False
+
+    def readlink_at(self, dir_fd: int, name: str) -> str:
+        return os.readlink(name, dir_fd=dir_fd)
+
+    def mount_flags(self, target) -> int:
+        return os.statvfs(str(target)).f_flag
+
+    def ttyname(self, fd: int) -> str:
+        return os.ttyname(fd)
+
+    def find_executable(self, name: str, env: list[str]) -> str:
+        from runtime.process import find_executable
+
+        return find_executable(name, env)
 
     def link_up(self, name: str) -> None:
         from runtime import netlink_lite

@@ -91,7 +91,7 @@ class Root:
                     if _errno_of(e) != errno.EEXIST:
                         raise
                     # A dangling symlink: continue from where it points, inside the root.
-                    target = os.readlink(name, dir_fd=parent.fd)
+                    target = self.kernel.readlink_at(parent.fd, name)
                     base = target if target.startswith("/") else posixpath.join(parent_path(sub), target)
                     return clean(base + "/" + "/".join(parts[i + 1:]))
                 found = self.open(sub)

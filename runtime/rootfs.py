@@ -54,9 +54,9 @@ def mount_one(kernel, m, root: Root, bundle: str, cgroup_dirs=()) -> None:
 
 def mount_bind(kernel, m, root: Root, bundle: str, opts) -> None:
     source = m.source if os.path.isabs(m.source or "") else os.path.join(bundle, m.source or "")
-    if not os.path.exists(source):
+    kind = kernel.kind_of(source)
+    if kind is None:
         raise PyruncError(f"bind mount source {source!r} does not exist")
-    kind = "dir" if os.path.isdir(source) else "file"
     target = root.ensure(m.destination, kind)
     rec = MS.MS_REC if opts.recursive_bind else 0
     try:
@@ -77,7 +77,7 @@ def remount(kernel, root: Root, destination: str, flags: int) -> None:
         except PyruncError as e:
             # In a user namespace the source's nosuid/nodev/noexec are locked: keep them.
             lockable = MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC | MS.MS_RDONLY
-            locked = os.statvfs(str(target)).f_flag & lockable
+            locked = kernel.mount_flags(target) & lockable
             if getattr(getattr(e, "cause", None), "errno", None) != errno.EPERM or not locked:
                 raise
             kernel.mount(None, target, None, flags | MS.MS_REMOUNT | (locked & ~MS.MS_RDONLY))
@@ -136,7 +136,7 @@ def pivot(kernel, rootfs: str, no_pivot: bool) -> None:
         # pivot_root(".", ".") stacks the old root on top of the new one; detaching it then
         # leaves the rootfs as `/` without needing a writable directory for the old root.
         kernel.pivot_root(".", ".")
-        os.fchdir(old_root)
+        kernel.fchdir(old_root, "old /")
         kernel.mount(None, ".", None, MS.MS_SLAVE | MS.MS_REC)
         kernel.umount2(".", MS.MNT_DETACH)
         kernel.close(old_root)
@@ -163,7 +163,7 @@ def mask_paths(kernel, root: Root, spec) -> None:
             if target is None:
                 continue
             try:
-                if os.path.isdir(str(target)):
+                if kernel.kind_of(target) == "dir":
                     kernel.mount("tmpfs", target, "tmpfs", MS.MS_RDONLY, None)
                 else:
                     kernel.mount("/dev/null", target, None, MS.MS_BIND)
