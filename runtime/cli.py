@@ -118,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def fail(err: BaseException) -> int:
     msg = str(err)
+    if log.current.to_stderr and log.current.fmt == "text" and os.isatty(2):
+        # A person at a terminal: the plain text, one line per error, no logfmt quoting.
+        sys.stderr.write(msg + "\n")
+        return getattr(err, "exit_code", 1)
     log.current.write_line(log.current.format("error", msg))
     if not log.current.to_stderr:
         sys.stderr.write(msg + "\n")
