@@ -119,11 +119,14 @@ def _proc_ns(kind: str) -> str:
 
 
 def handshake(chan: Channel, spec, started: list[int]) -> int:
-    """Serve stage-1 and init until init is ready; returns init's pid."""
+    """Serve stage-1 and init until init is ready; returns init's pid.
+
+    stage-1's `init <pid>` and the init's `ready` race each other on the pipe: wait for both."""
     from runtime.kernel import RealKernel
 
     init_pid = 0
-    while True:
+    ready = False
+    while not (ready and init_pid):
         kind, payload = chan.recv()
         if kind == "trace":
             log_trace(payload)
@@ -136,11 +139,12 @@ def handshake(chan: Channel, spec, started: list[int]) -> int:
             init_pid = int(payload)
             started.append(init_pid)
         elif kind == "ready":
-            return init_pid
+            ready = True
         elif kind == "error":
             raise PyruncError(payload)
         elif kind == "eof":
             raise PyruncError("the container init exited before it was ready")
+    return init_pid
 
 
 def log_trace(payload: str) -> None:
