@@ -37,6 +37,7 @@ COMMANDS = {
              "kill sends the specified signal (default: SIGTERM) to the container's init process"),
     "delete": ({"force": ("force", "bool"), "f": ("force", "bool")}, ["container-id"],
                "delete any resources held by the container often used with detached container"),
+    "features": ({}, [], "show the enabled features"),
     "list": ({"format": ("format", "str"), "f": ("format", "str"), "quiet": ("quiet", "bool"),
               "q": ("quiet", "bool")}, [], "lists containers started by pyrunc with the given root"),
 }
@@ -141,6 +142,11 @@ def dispatch(command: str, flags: dict, positional: list[str], root: str) -> int
         from runtime.ops.spec_cmd import write_spec
 
         write_spec(flags.get("bundle"), flags.get("rootless", False))
+        return 0
+    if command == "features":
+        from runtime.features import features_json
+
+        sys.stdout.write(features_json() + "\n")
         return 0
     if command == "list":
         from runtime.ops.list_cmd import list_containers, render

@@ -38,6 +38,9 @@ class InitConfig:
         self.ns = namespaces.NamespacePlan(spec.linux.namespaces if spec.linux else [])
         self.cgroup_dirs: list[tuple[str, str]] = []
         self.fifo_fd = -1
+        hooks = spec.hooks
+        self.has_create_hooks = bool(
+            hooks and (hooks.prestart or hooks.create_runtime or hooks.create_container))
 
 
 def error_text(exc: BaseException, kernel) -> str:
@@ -97,7 +100,7 @@ def init(kernel, cfg: InitConfig, chan) -> None:
     proc = spec.process
     kernel.setsid()
     kernel.umask(0)  # device nodes and mount points get exactly the modes the config asks for
-    setup_rootfs(kernel, cfg)
+    setup_rootfs(kernel, cfg, chan)
     identity(kernel, cfg)
     with kernel.because("/process/args"):
         path = kernel.find_executable(proc.args[0], proc.env)
@@ -106,7 +109,7 @@ def init(kernel, cfg: InitConfig, chan) -> None:
     kernel.exec_when_started(cfg.fifo_fd, path, list(proc.args), process.exec_environment(proc))
 
 
-def setup_rootfs(kernel, cfg: InitConfig) -> None:
+def setup_rootfs(kernel, cfg: InitConfig, chan=None) -> None:
     spec = cfg.spec
     rootfs.prepare_propagation(kernel, spec)
     rootfs.bind_rootfs_to_itself(kernel, cfg.rootfs)
@@ -120,6 +123,12 @@ def setup_rootfs(kernel, cfg: InitConfig) -> None:
     if "network" in cfg.ns.new:
         with kernel.because("/linux/namespaces"):
             kernel.link_up("lo")
+    if chan is not None and cfg.has_create_hooks:
+        # prestart, createRuntime and createContainer run now, from the runtime: after the
+        # mounts, before pivot_root.
+        chan.send("hooks")
+        if chan.recv()[0] != "go":
+            raise PyruncError("the runtime stopped the container during its create hooks")
     rootfs.pivot(kernel, cfg.rootfs, cfg.no_pivot)
     root = Root(kernel, "/")
     if spec.process.terminal:

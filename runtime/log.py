@@ -35,7 +35,10 @@ class Logger:
     def __init__(self, path: str | None = None, fmt: str = "text", debug: bool = False):
         self.path = path
         self.fmt = fmt
-        self.threshold = _LEVELS["debug"] if debug else _LEVELS["error"]
+        # podman reads a JSON log file as one document unless in debug mode: there, only the
+        # error line may be written. Elsewhere warnings (a failed poststop hook) are shown.
+        quiet = _LEVELS["error"] if fmt == "json" else _LEVELS["warning"]
+        self.threshold = _LEVELS["debug"] if debug else quiet
         self._fd: int | None = None
 
     @property

@@ -49,20 +49,27 @@ def create(store: state.StateStore, cid: str, opts: CreateOptions) -> dict:
     if spec.process.terminal and opts.console_socket is None and opts.console_fd < 0:
         raise PyruncError("config.json: /process/terminal: a terminal needs --console-socket")
     cdir = store.create(cid)
-    started: list[int] = []
+    started: list[int] = []  # stage-1 and init, once forked
+    moved: list[tuple[str, str]] = []  # netDevices moved into the container
     try:
-        record = _create_in(cdir, spec, cid, opts, started)
+        record = _create_in(cdir, spec, cid, opts, started, moved)
         if opts.pid_file:
             write_pid_file(opts.pid_file, record["pid"])
         return record
     except BaseException:
+        if moved:
+            from runtime import netdevices
+
+            # The user's devices would die with a virtual container netns: give them back.
+            netdevices.move_back(moved, f"/proc/{started[-1]}/ns/net")
         _undo(cdir, started)
         raise
     finally:
         cdir.close()
 
 
-def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, started: list[int]) -> dict:
+def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, started: list[int],
+               moved: list) -> dict:
     import cext
     from runtime.container_init import InitConfig, run_stage1
 
@@ -89,7 +96,7 @@ def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, st
     theirs.close()
     started.append(stage1_pid)
     try:
-        init_pid = handshake(ours, spec, started)
+        init_pid = handshake(ours, spec, started, moved, cid, opts.bundle)
     finally:
         ours.close()
         if console_fd >= 0 and console_fd != opts.console_fd:
@@ -105,6 +112,8 @@ def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, st
         "created": state.rfc3339_now(),
         "owner": "",
         "annotations": spec.annotations,
+        "hooks": spec.raw.get("hooks") or {},
+        "net_devices": moved,
         "namespaces": {ns.type: ns.path or f"/proc/{init_pid}/ns/{_proc_ns(ns.type)}"
                        for ns in spec.linux.namespaces},
     }
@@ -118,7 +127,7 @@ def _proc_ns(kind: str) -> str:
     return PROC_NAMES[kind]
 
 
-def handshake(chan: Channel, spec, started: list[int]) -> int:
+def handshake(chan: Channel, spec, started: list[int], moved: list, cid: str, bundle: str) -> int:
     """Serve stage-1 and init until init is ready; returns init's pid.
 
     stage-1's `init <pid>` and the init's `ready` race each other on the pipe: wait for both."""
@@ -126,9 +135,16 @@ def handshake(chan: Channel, spec, started: list[int]) -> int:
 
     init_pid = 0
     ready = False
+    hooks_due = False
     while not (ready and init_pid):
+        if hooks_due and init_pid:
+            run_create_hooks(spec, init_pid, cid, bundle)
+            hooks_due = False
+            chan.send("go")
         kind, payload = chan.recv()
-        if kind == "trace":
+        if kind == "hooks":
+            hooks_due = True
+        elif kind == "trace":
             log_trace(payload)
         elif kind == "userns":
             from runtime.namespaces import write_id_maps
@@ -138,6 +154,11 @@ def handshake(chan: Channel, spec, started: list[int]) -> int:
         elif kind == "init":
             init_pid = int(payload)
             started.append(init_pid)
+            if spec.linux.net_devices:
+                # Before the create hooks, so that they see the devices in place.
+                from runtime import netdevices
+
+                moved.extend(netdevices.move_in(spec.linux.net_devices, init_pid))
         elif kind == "ready":
             ready = True
         elif kind == "error":
@@ -145,6 +166,17 @@ def handshake(chan: Channel, spec, started: list[int]) -> int:
         elif kind == "eof":
             raise PyruncError("the container init exited before it was ready")
     return init_pid
+
+
+def run_create_hooks(spec, init_pid: int, cid: str, bundle: str) -> None:
+    from runtime import hooks
+
+    record = {"ociVersion": spec.oci_version, "id": cid, "pid": init_pid, "bundle": bundle,
+              "annotations": spec.annotations}
+    state_json = hooks.hook_state(record, "creating")
+    hooks.run_all(spec.hooks, "prestart", state_json)
+    hooks.run_all(spec.hooks, "create_runtime", state_json)
+    hooks.run_all(spec.hooks, "create_container", state_json, enter_pid=init_pid)
 
 
 def log_trace(payload: str) -> None:

@@ -61,3 +61,18 @@ def kill_and_wait(record: dict, timeout: float = 10.0) -> None:
 
 def destroy(cdir: state.ContainerDir, record: dict) -> None:
     cdir.remove()
+    if (record.get("hooks") or {}).get("poststop"):
+        run_poststop_hooks(record)
+
+
+def run_poststop_hooks(record: dict) -> None:
+    """A failing poststop hook is a warning; the rest still run (runtime-spec, step 13)."""
+    from oci_spec.model import Hooks
+    from runtime import hooks, log
+
+    state_json = hooks.hook_state(record, "stopped")
+    for index, hook in enumerate(Hooks.from_dict(record["hooks"]).poststop):
+        try:
+            hooks.run_one(hook, state_json, f"/hooks/poststop/{index}")
+        except PyruncError as e:
+            log.current.warning(str(e))

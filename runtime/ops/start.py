@@ -16,7 +16,12 @@ def start(store: state.StateStore, cid: str) -> None:
             raise PyruncError("cannot start a container that has stopped")
         if status != "created":
             raise PyruncError("cannot start an already running container")
+        hooks = record.get("hooks") or {}
+        if hooks.get("startContainer"):
+            run_start_hooks(record, "start_container")
         release(cdir)
+        if hooks.get("poststart"):
+            run_start_hooks(record, "poststart")
     finally:
         cdir.close()
 
@@ -34,3 +39,19 @@ def release(cdir: state.ContainerDir) -> None:
     finally:
         os.close(fd)
     os.unlink(fifo)
+
+
+def run_start_hooks(record: dict, kind: str) -> None:
+    """startContainer (inside the container, before the process runs) and poststart (after).
+    A failure stops the container: runtime-spec 1.3 has start fail, and the engine deletes."""
+    from oci_spec.model import Hooks
+    from runtime import hooks
+    from runtime.ops.delete import kill_and_wait
+
+    status = "created" if kind == "start_container" else "running"
+    try:
+        hooks.run_all(Hooks.from_dict(record["hooks"]), kind, hooks.hook_state(record, status),
+                      enter_pid=record["pid"] if kind == "start_container" else None)
+    except PyruncError:
+        kill_and_wait(record)
+        raise
