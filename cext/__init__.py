@@ -34,6 +34,7 @@ Functions:
     mount_setattr(dirfd, path, flags, attr_set=0, attr_clr=0, propagation=0,
                   userns_fd=-1)
     ioprio_set(which, who, ioprio)              ioprio_get(which, who) -> int
+    set_mempolicy(mode, nodes=())
     sched_setattr(pid, policy, flags=0, nice=0, priority=0, runtime=0,
                   deadline=0, period=0)
     exec_when_started(start_fd, path, argv, envp)
@@ -289,6 +290,21 @@ def ioprio_set(which, who, ioprio):
     """ioprio_set(2); ioprio = (IOPRIO_CLASS_* << IOPRIO_CLASS_SHIFT) | level."""
     if _lib.pyrunc_ioprio_set(which, who, ioprio) < 0:
         _fail("ioprio_set", f"{which}, {who}, {ioprio:#x}")
+
+
+def set_mempolicy(mode, nodes=()):
+    """set_mempolicy(2) for the calling thread; `mode` may carry MPOL_F_* flags, `nodes` is
+    an iterable of NUMA node numbers."""
+    nodes = list(nodes)
+    bits = 8 * _ffi.sizeof("unsigned long")
+    words = max(1, (max(nodes) // bits + 1) if nodes else 1)
+    mask = _ffi.new("unsigned long[]", words)
+    for node in nodes:
+        mask[node // bits] |= 1 << (node % bits)
+    # maxnode counts bits, and the kernel reads one bit less than it is told.
+    maxnode = words * bits + 1 if nodes else 0
+    if _lib.pyrunc_set_mempolicy(mode, mask if nodes else _NULL, maxnode) < 0:
+        _fail("set_mempolicy", f"{mode:#x}, {nodes}")
 
 
 def ioprio_get(which, who):

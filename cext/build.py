@@ -32,6 +32,7 @@ SOURCES = [
     f"{SRC}/misc.c",
     f"{SRC}/fdpass.c",
     f"{SRC}/exec.c",
+    f"{SRC}/numa.c",
     # seccomp: the seccomp issue adds f"{SRC}/seccomp.c" here ...
 ]
 HEADERS = [f"{SRC}/pyrunc.h"]

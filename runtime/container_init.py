@@ -15,7 +15,7 @@ Both run the functions below against a Kernel, so the same code prints the plan 
 import os
 
 import cext
-from runtime import devices, namespaces, process, rootfs
+from runtime import attributes, devices, namespaces, process, rootfs
 from runtime.errors import PyruncError, SetupError
 from runtime.paths import Root
 
@@ -100,6 +100,7 @@ def init(kernel, cfg: InitConfig, chan) -> None:
     proc = spec.process
     kernel.setsid()
     kernel.umask(0)  # device nodes and mount points get exactly the modes the config asks for
+    attributes.apply_process_attributes(kernel, spec)
     setup_rootfs(kernel, cfg, chan)
     identity(kernel, cfg)
     with kernel.because("/process/args"):
@@ -123,6 +124,7 @@ def setup_rootfs(kernel, cfg: InitConfig, chan=None) -> None:
     if "network" in cfg.ns.new:
         with kernel.because("/linux/namespaces"):
             kernel.link_up("lo")
+    attributes.apply_sysctls(kernel, spec)
     if chan is not None and cfg.has_create_hooks:
         # prestart, createRuntime and createContainer run now, from the runtime: after the
         # mounts, before pivot_root.

@@ -265,6 +265,22 @@ class RealKernel(Kernel):
         self._step("close_range", cext.close_range, (first, 0xFFFFFFFF, CLOSE_RANGE_CLOEXEC),
                    (first, "~0", "CLOSE_RANGE_CLOEXEC"))
 
+    def personality(self, persona: int, name: str) -> None:
+        self._step("personality", cext.personality, (persona,), (name,))
+
+    def sched_setattr(self, policy: int, flags: int, nice: int, priority: int, runtime: int,
+                      deadline: int, period: int, name: str) -> None:
+        self._step("sched_setattr", lambda: cext.sched_setattr(0, policy, flags, nice, priority, runtime,
+                                                               deadline, period), (),
+                   (0, name, hex(flags), nice, priority, runtime, deadline, period))
+
+    def ioprio_set(self, ioprio: int, name: str) -> None:
+        self._step("ioprio_set", cext.ioprio_set, (cext.IOPRIO_WHO_PROCESS, 0, ioprio),
+                   ("IOPRIO_WHO_PROCESS", 0, name))
+
+    def set_mempolicy(self, mode: int, nodes: list[int], name: str) -> None:
+        self._step("set_mempolicy", cext.set_mempolicy, (mode, nodes), (name, nodes))
+
     def fchdir(self, fd: int, display: str) -> None:
         self._step("fchdir", os.fchdir, (fd,), (display,))
 

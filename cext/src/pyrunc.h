@@ -360,6 +360,7 @@ int pyrunc_pidfd_open(int pid, unsigned int flags);
 int pyrunc_pidfd_send_signal(int pidfd, int sig, unsigned int flags);
 int pyrunc_ioprio_set(int which, int who, int ioprio);
 int pyrunc_ioprio_get(int which, int who);
+int pyrunc_set_mempolicy(int mode, const unsigned long *nodemask, unsigned long maxnode);
 int pyrunc_sched_setattr(int pid, uint32_t policy, uint64_t flags,
                          int32_t nice, uint32_t priority, uint64_t runtime,
                          uint64_t deadline, uint64_t period);

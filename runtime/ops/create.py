@@ -42,6 +42,11 @@ def check_supported(spec) -> None:
         raise PyruncError("config.json: /linux/namespaces: a mount namespace is required")
     if spec.hostname and "uts" not in kinds:
         raise PyruncError("config.json: /hostname: setting the hostname needs a uts namespace")
+    if spec.linux.sysctl:
+        from runtime.attributes import check_sysctls
+        from runtime.namespaces import NamespacePlan
+
+        check_sysctls(spec, NamespacePlan(spec.linux.namespaces))
 
 
 def create(store: state.StateStore, cid: str, opts: CreateOptions) -> dict:
