@@ -38,6 +38,7 @@ class InitConfig:
         self.ns = namespaces.NamespacePlan(spec.linux.namespaces if spec.linux else [])
         self.cgroup_dirs: list[tuple[str, str]] = []
         self.fifo_fd = -1
+        self.caller_umask = 0o022
         hooks = spec.hooks
         self.has_create_hooks = bool(
             hooks and (hooks.prestart or hooks.create_runtime or hooks.create_container))
@@ -99,7 +100,9 @@ def init(kernel, cfg: InitConfig, chan) -> None:
     spec = cfg.spec
     proc = spec.process
     kernel.setsid()
-    kernel.umask(0)  # device nodes and mount points get exactly the modes the config asks for
+    # Device nodes and mount points get exactly the modes the config asks for; the caller's
+    # umask comes back for the process unless the config sets one.
+    cfg.caller_umask = kernel.umask(0)
     attributes.apply_process_attributes(kernel, spec)
     setup_rootfs(kernel, cfg, chan)
     identity(kernel, cfg)
@@ -113,6 +116,7 @@ def init(kernel, cfg: InitConfig, chan) -> None:
 def setup_rootfs(kernel, cfg: InitConfig, chan=None) -> None:
     spec = cfg.spec
     rootfs.prepare_propagation(kernel, spec)
+    rootfs.make_parent_private(kernel, cfg.rootfs)
     rootfs.bind_rootfs_to_itself(kernel, cfg.rootfs)
     root = Root(kernel, cfg.rootfs)
     rootfs.apply_mounts(kernel, spec, root, cfg.bundle, cfg.cgroup_dirs)
@@ -157,10 +161,10 @@ def set_names(kernel, cfg: InitConfig) -> None:
 def identity(kernel, cfg: InitConfig) -> None:
     proc = cfg.spec.process
     if not cfg.no_new_keyring:
-        kernel.join_session_keyring(cfg.id)
+        kernel.join_session_keyring(f"_ses.{cfg.id}")  # runc's name: tools look for it
     process.apply_rlimits(kernel, proc)
     process.set_identity(kernel, proc)
-    umask = proc.user.umask if proc.user and proc.user.umask is not None else 0o022
+    umask = proc.user.umask if proc.user and proc.user.umask is not None else cfg.caller_umask
     with kernel.because("/process/user/umask"):
         kernel.umask(umask)
     with kernel.because("/process/cwd"):
@@ -175,6 +179,11 @@ def preload(cfg: InitConfig) -> None:
     import errno  # noqa: F401 - kernel.errno_name
     import fcntl  # noqa: F401
     import resource  # noqa: F401 - process.apply_rlimits
+
+    if any("tmpcopyup" in m.options for m in cfg.spec.mounts):
+        from runtime import copyup  # noqa: F401
+    if any(m.uid_mappings or "idmap" in m.options or "ridmap" in m.options for m in cfg.spec.mounts):
+        from runtime import idmap  # noqa: F401
 
     if "network" in cfg.ns.new:
         from runtime import netlink_lite  # noqa: F401

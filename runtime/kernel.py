@@ -224,8 +224,8 @@ class RealKernel(Kernel):
     def setresuid(self, uid: int) -> None:
         self._step("setresuid", os.setresuid, (uid, uid, uid))
 
-    def umask(self, mask: int) -> None:
-        self._step("umask", os.umask, (mask,), (oct(mask),))
+    def umask(self, mask: int) -> int:
+        return self._step("umask", os.umask, (mask,), (oct(mask),))
 
     def prctl(self, option: int, arg2: int = 0, name: str = "") -> int:
         return self._step("prctl", cext.prctl, (option, arg2), (name or option, arg2))
@@ -280,6 +280,27 @@ class RealKernel(Kernel):
 
     def set_mempolicy(self, mode: int, nodes: list[int], name: str) -> None:
         self._step("set_mempolicy", cext.set_mempolicy, (mode, nodes), (name, nodes))
+
+    def copy_tree(self, src_dir: int, dst_dir: int, display: str) -> None:
+        from runtime import copyup
+
+        def copy():
+            copyup.copy_tree(src_dir, dst_dir)
+            copyup.copy_root_attributes(src_dir, dst_dir)
+        self._step("copyup", copy, (), (display,))
+
+    def open_tree(self, path: str, flags: int) -> int:
+        return self._step("open_tree", cext.open_tree, (cext.AT_FDCWD, path, flags),
+                          (path, hex(flags)))
+
+    def mount_setattr_fd(self, fd: int, flags: int, attr_set: int, userns_fd: int) -> None:
+        self._step("mount_setattr", lambda: cext.mount_setattr(fd, "", flags | cext.AT_EMPTY_PATH,
+                                                               attr_set, 0, 0, userns_fd), (),
+                   (fd, hex(attr_set), "userns"))
+
+    def move_mount_to(self, fd: int, target) -> None:
+        self._step("move_mount", cext.move_mount, (fd, "", cext.AT_FDCWD, str(target),
+                                                   cext.MOVE_MOUNT_F_EMPTY_PATH), (fd, target))
 
     def fchdir(self, fd: int, display: str) -> None:
         self._step("fchdir", os.fchdir, (fd,), (display,))

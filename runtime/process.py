@@ -11,15 +11,25 @@ PR_SET_NO_NEW_PRIVS = 38
 PR_SET_KEEPCAPS = 8
 
 
-def apply_rlimits(kernel, process) -> None:
-    import resource
+# Linux's resource numbers (asm-generic/resource.h); Python's `resource` lacks RLIMIT_LOCKS.
+RLIMITS = {name: i for i, name in enumerate((
+    "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS",
+    "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS",
+    "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"))}
+_RLIM_INFINITY = 2**64 - 1
 
+
+def _rlim(value: int) -> int:
+    return -1 if value >= _RLIM_INFINITY else value  # Python's resource module spells it -1
+
+
+def apply_rlimits(kernel, process) -> None:
     for index, rl in enumerate(process.rlimits):
         with kernel.because(f"/process/rlimits/{index}"):
-            num = getattr(resource, rl.type, None)
+            num = RLIMITS.get(rl.type)
             if num is None:
                 raise PyruncError(f"unknown rlimit type {rl.type!r}")
-            kernel.setrlimit(num, rl.soft, rl.hard, rl.type)
+            kernel.setrlimit(num, _rlim(rl.soft), _rlim(rl.hard), rl.type)
 
 
 def set_identity(kernel, process) -> None:
@@ -51,7 +61,7 @@ def set_identity(kernel, process) -> None:
                           permitted, inheritable)
         with kernel.because("/process/capabilities/ambient"):
             for name in caps.ambient:
-                num = capabilities.number(name, "/process/capabilities/ambient")
+                num = capabilities.NUMBERS.get(name.upper(), known + 1)
                 # The kernel raises an ambient capability only if it is permitted and
                 # inheritable; like runc, others are left out rather than failing the start.
                 if num <= known and permitted & inheritable & (1 << num):

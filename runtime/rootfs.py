@@ -20,6 +20,21 @@ def prepare_propagation(kernel, spec) -> None:
         kernel.mount(None, "/", None, flags)
 
 
+def make_parent_private(kernel, rootfs: str) -> None:
+    """pivot_root refuses a new root whose parent mount is shared (rootfsPropagation: shared)."""
+    best = ("", False)
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            point = fields[4]
+            inside = rootfs == point or rootfs.startswith(point.rstrip("/") + "/")
+            if inside and len(point) >= len(best[0]):
+                best = (point, any(o.startswith("shared:") for o in fields[6:fields.index("-")]))
+    if best[1]:
+        with kernel.because("/linux/rootfsPropagation"):
+            kernel.mount(None, best[0], None, MS.MS_PRIVATE)
+
+
 def bind_rootfs_to_itself(kernel, rootfs: str) -> None:
     # pivot_root needs new_root to be a mount point, and a private one.
     with kernel.because("/root/path"):
@@ -45,11 +60,24 @@ def mount_one(kernel, m, root: Root, bundle: str, cgroup_dirs=()) -> None:
     if opts.bind or mtype == "bind":
         return mount_bind(kernel, m, root, bundle, opts)
     target = root.ensure(m.destination, "dir")
+    below = kernel.open(str(target), os.O_RDONLY | os.O_DIRECTORY) if opts.tmpcopyup else None
     try:
         kernel.mount(m.source or mtype, target, mtype, opts.flags, opts.data_text)
     finally:
         kernel.close(target.fd)
+    if below is not None:
+        copy_up(kernel, root, m.destination, below)
     finish_mount(kernel, m, root, opts)
+
+
+def copy_up(kernel, root: Root, destination: str, below: int) -> None:
+    """tmpcopyup: what the new tmpfs hides is copied into it, through the fd that still sees it."""
+    mounted = kernel.open(str(root.open(destination)), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        kernel.copy_tree(below, mounted, root.display(destination))
+    finally:
+        kernel.close(mounted)
+        kernel.close(below)
 
 
 def mount_bind(kernel, m, root: Root, bundle: str, opts) -> None:
@@ -60,7 +88,12 @@ def mount_bind(kernel, m, root: Root, bundle: str, opts) -> None:
     target = root.ensure(m.destination, kind)
     rec = MS.MS_REC if opts.recursive_bind else 0
     try:
-        kernel.mount(source, target, None, MS.MS_BIND | rec)
+        if opts.idmap or m.uid_mappings:
+            from runtime import idmap
+
+            idmap.mount_idmapped(kernel, m, source, target, opts.recursive_bind or opts.recursive_idmap)
+        else:
+            kernel.mount(source, target, None, MS.MS_BIND | rec)
     finally:
         kernel.close(target.fd)
     # A bind mount takes no other flags in the same call: they need a remount.

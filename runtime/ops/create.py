@@ -53,6 +53,8 @@ def create(store: state.StateStore, cid: str, opts: CreateOptions) -> dict:
     spec = load_spec(opts.bundle)
     if spec.process.terminal and opts.console_socket is None and opts.console_fd < 0:
         raise PyruncError("config.json: /process/terminal: a terminal needs --console-socket")
+    for warning in spec.warnings:
+        log.current.warning(f"config.json: {warning.pointer}: {warning.message}")
     cdir = store.create(cid)
     started: list[int] = []  # stage-1 and init, once forked
     moved: list[tuple[str, str]] = []  # netDevices moved into the container
@@ -68,6 +70,13 @@ def create(store: state.StateStore, cid: str, opts: CreateOptions) -> dict:
             # The user's devices would die with a virtual container netns: give them back.
             netdevices.move_back(moved, f"/proc/{started[-1]}/ns/net")
         _undo(cdir, started)
+        if spec.hooks is not None and spec.hooks.poststop:
+            # The lifecycle goes on at "destroy" (runtime-spec, step 12): poststop runs.
+            from runtime.ops.delete import run_poststop_hooks
+
+            run_poststop_hooks({"ociVersion": spec.oci_version, "id": cid, "pid": 0,
+                                "bundle": opts.bundle, "annotations": spec.annotations,
+                                "hooks": spec.raw["hooks"]})
         raise
     finally:
         cdir.close()

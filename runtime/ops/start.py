@@ -18,10 +18,10 @@ def start(store: state.StateStore, cid: str) -> None:
             raise PyruncError("cannot start an already running container")
         hooks = record.get("hooks") or {}
         if hooks.get("startContainer"):
-            run_start_hooks(record, "start_container")
+            run_start_hooks(cdir, record, "start_container")
         release(cdir)
         if hooks.get("poststart"):
-            run_start_hooks(record, "poststart")
+            run_start_hooks(cdir, record, "poststart")
     finally:
         cdir.close()
 
@@ -41,7 +41,7 @@ def release(cdir: state.ContainerDir) -> None:
     os.unlink(fifo)
 
 
-def run_start_hooks(record: dict, kind: str) -> None:
+def run_start_hooks(cdir: state.ContainerDir, record: dict, kind: str) -> None:
     """startContainer (inside the container, before the process runs) and poststart (after).
     A failure stops the container: runtime-spec 1.3 has start fail, and the engine deletes."""
     from oci_spec.model import Hooks
@@ -53,5 +53,8 @@ def run_start_hooks(record: dict, kind: str) -> None:
         hooks.run_all(Hooks.from_dict(record["hooks"]), kind, hooks.hook_state(record, status),
                       enter_pid=record["pid"] if kind == "start_container" else None)
     except PyruncError:
+        from runtime.ops.delete import destroy
+
         kill_and_wait(record)
+        destroy(cdir, record)  # runtime-spec: stop, destroy, poststop, as if deleted
         raise

@@ -1,10 +1,8 @@
 """The container setup plan, run against the recording kernel (no root, no host changes)."""
 
-import pytest
 
 from oci_spec.model import Spec
 from runtime import container_init
-from runtime.errors import PyruncError
 from runtime.kernel_fake import RecordingKernel
 from runtime.ops.spec_cmd import default_config
 
@@ -101,11 +99,14 @@ def test_identity_caps_user_and_order():
     assert steps_of(k, "setrlimit")[0].args == ("RLIMIT_NOFILE", 1024, 1024)
 
 
-def test_unknown_capability_is_refused_with_its_field():
+def test_unknown_capability_is_left_out_not_fatal():
+    """runtime-spec: a capability that cannot be mapped is a warning (given at create)."""
     def edit(c):
-        c["process"]["capabilities"]["bounding"] = ["CAP_NOPE"]
-    with pytest.raises(PyruncError, match="/process/capabilities/bounding/0: unknown capability"):
-        container_init.identity(RecordingKernel(), make_cfg(edit))
+        c["process"]["capabilities"]["bounding"] = ["CAP_NOPE", "CAP_KILL"]
+    k = RecordingKernel()
+    container_init.identity(k, make_cfg(edit))
+    drops = [s.args[1] for s in k.steps if s.args[:1] == ("PR_CAPBSET_DROP",)]
+    assert "CAP_KILL" not in drops and "CAP_CHOWN" in drops
 
 
 def test_stage1_creates_user_namespace_first_and_waits_for_maps():
