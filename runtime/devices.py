@@ -4,6 +4,7 @@ import os
 import stat
 
 import cext
+from runtime.errors import PyruncError
 from runtime.paths import Root, clean, parent_path
 
 # (path, major, minor): what every container gets unless the config lists the same path.
@@ -55,10 +56,15 @@ def make_node(kernel, root: Root, dev: DeviceNode) -> None:
     name = os.path.basename(dev.path)
     display = root.display(dev.path)
     try:
-        if kernel.exists_at(parent.fd, name):
-            kernel.unlinkat(parent.fd, name, display)
-        mode = _TYPES[dev.kind] | (dev.mode & 0o7777)
-        kernel.mknodat(parent.fd, name, mode, os.makedev(dev.major, dev.minor), display)
+        existing = kernel.node_at(parent.fd, name)
+        if existing is not None:
+            # runtime-spec: a file already there that is not this device is an error.
+            if existing != (_TYPES[dev.kind], os.makedev(dev.major, dev.minor)):
+                raise PyruncError(f"{display} exists and is not the {dev.kind} device "
+                                  f"{dev.major}:{dev.minor}")
+        else:
+            mode = _TYPES[dev.kind] | (dev.mode & 0o7777)
+            kernel.mknodat(parent.fd, name, mode, os.makedev(dev.major, dev.minor), display)
     finally:
         kernel.close(parent.fd)
     node = root.open(dev.path)
@@ -70,12 +76,28 @@ def make_node(kernel, root: Root, dev: DeviceNode) -> None:
 
 
 def bind_host_device(kernel, root: Root, dev: DeviceNode) -> None:
-    """mknod is not allowed in a user namespace: bind the host's node onto an empty file."""
+    """mknod is not allowed in a user namespace: bind a host node of the same device onto an
+    empty file (the host's node at the same path, else one of /dev with the same numbers)."""
+    source = host_node(dev)
     target = root.ensure(dev.path, "file", 0o000)
     try:
-        kernel.mount(dev.path, target, None, cext.MS_BIND)
+        kernel.mount(source, target, None, cext.MS_BIND)
     finally:
         kernel.close(target.fd)
+
+
+def host_node(dev: DeviceNode) -> str:
+    want = (_TYPES[dev.kind], os.makedev(dev.major, dev.minor))
+    candidates = [dev.path] + [os.path.join("/dev", n) for n in sorted(os.listdir("/dev"))]
+    for path in candidates:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if (stat.S_IFMT(st.st_mode), st.st_rdev) == want:
+            return path
+    raise PyruncError(f"no host device {dev.major}:{dev.minor} to bind at {dev.path} in a user namespace "
+                      "(mknod is not allowed there)")
 
 
 def create_links(kernel, root: Root) -> None:

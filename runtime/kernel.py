@@ -321,6 +321,16 @@ class RealKernel(Kernel):
         except FileNotFoundError:
             return False
 
+    def node_at(self, dir_fd: int, name: str) -> tuple[int, int] | None:
+        """(file type bits, rdev) of what is at `name`, None if nothing is."""
+        import stat
+
+        try:
+            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+        return stat.S_IFMT(st.st_mode), st.st_rdev
+
     def readlink_at(self, dir_fd: int, name: str) -> str:
         return os.readlink(name, dir_fd=dir_fd)
 

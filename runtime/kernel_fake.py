@@ -57,6 +57,9 @@ class RecordingKernel(RealKernel):
     def exists_at(self, dir_fd: int, name: str) -> bool:
         return False
 
+    def node_at(self, dir_fd: int, name: str):
+        return None
+
     def mount_flags(self, target) -> int:
         return 0
 

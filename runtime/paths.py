@@ -88,7 +88,8 @@ class Root:
                     else:
                         self.kernel.mkdirat(parent.fd, name, mode if last else 0o755, self.display(sub))
                 except SetupError as e:
-                    if _errno_of(e) != errno.EEXIST:
+                    # EEXIST from mkdir, ELOOP from an O_NOFOLLOW create: a dangling symlink
+                    if _errno_of(e) not in (errno.EEXIST, errno.ELOOP):
                         raise
                     # A dangling symlink: continue from where it points, inside the root.
                     target = self.kernel.readlink_at(parent.fd, name)

@@ -6,7 +6,7 @@ import os
 import cext
 from runtime import mountopts
 from runtime.errors import PyruncError
-from runtime.paths import Root, parent_path
+from runtime.paths import Root, clean, parent_path
 
 MS = cext
 
@@ -16,6 +16,9 @@ def prepare_propagation(kernel, spec) -> None:
     (or what rootfsPropagation asks for), and the rootfs a mount point of its own."""
     prop = spec.linux.rootfs_propagation if spec.linux else None
     flags = mountopts.parse([prop]).propagation[0] if prop else MS.MS_SLAVE | MS.MS_REC
+    if flags & MS.MS_UNBINDABLE:
+        # An unbindable / could not be bind-mounted for the rootfs: that comes after pivot_root.
+        flags = MS.MS_SLAVE | MS.MS_REC
     with kernel.because("/linux/rootfsPropagation" if prop else None):
         kernel.mount(None, "/", None, flags)
 
@@ -36,10 +39,10 @@ def make_parent_private(kernel, rootfs: str) -> None:
 
 
 def bind_rootfs_to_itself(kernel, rootfs: str) -> None:
-    # pivot_root needs new_root to be a mount point, and a private one.
+    # pivot_root needs new_root to be a mount point. Its propagation stays what `/` got, so a
+    # slave rootfs still receives what the host mounts below it.
     with kernel.because("/root/path"):
         kernel.mount(rootfs, rootfs, None, MS.MS_BIND | MS.MS_REC)
-        kernel.mount(None, rootfs, None, MS.MS_PRIVATE)
 
 
 def apply_mounts(kernel, spec, root: Root, bundle: str, cgroup_dirs=()) -> None:
@@ -53,8 +56,8 @@ def apply_mounts(kernel, spec, root: Root, bundle: str, cgroup_dirs=()) -> None:
 def mount_one(kernel, m, root: Root, bundle: str, cgroup_dirs=()) -> None:
     opts = mountopts.parse(m.options)
     mtype = m.type or ("bind" if opts.bind else None)
-    if m.destination == "/proc" and mtype != "proc" and not opts.bind:
-        raise PyruncError(f"mount over /proc must be of type proc, not {mtype!r}")
+    if clean(m.destination) == "/proc" and mtype != "proc" and not is_procfs(m.source, bundle):
+        raise PyruncError(f"{m.source or mtype!r} cannot be mounted on /proc: only procfs may be")
     if mtype == "cgroup":
         return mount_cgroup(kernel, m, root, opts, cgroup_dirs)
     if opts.bind or mtype == "bind":
@@ -78,6 +81,20 @@ def copy_up(kernel, root: Root, destination: str, below: int) -> None:
     finally:
         kernel.close(mounted)
         kernel.close(below)
+
+
+def is_procfs(source: str | None, bundle: str) -> bool:
+    """Whether a bind source is a procfs mount (a volume over /proc must not hide procfs's
+    masked and read-only paths: CVE-2019-16884)."""
+    if not source:
+        return False
+    path = os.path.realpath(source if os.path.isabs(source) else os.path.join(bundle, source))
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            if fields[4] == path and fields[fields.index("-") + 1] == "proc":
+                return True
+    return False
 
 
 def mount_bind(kernel, m, root: Root, bundle: str, opts) -> None:
