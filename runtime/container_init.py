@@ -39,6 +39,7 @@ class InitConfig:
         self.cgroup_dirs: list[tuple[str, str]] = []
         self.fifo_fd = -1
         self.caller_umask = 0o022
+        self.idmap_fds: dict[int, int] = {}  # mount index -> user namespace fd (runtime.idmap)
         hooks = spec.hooks
         self.has_create_hooks = bool(
             hooks and (hooks.prestart or hooks.create_runtime or hooks.create_container))
@@ -119,7 +120,7 @@ def setup_rootfs(kernel, cfg: InitConfig, chan=None) -> None:
     rootfs.make_parent_private(kernel, cfg.rootfs)
     rootfs.bind_rootfs_to_itself(kernel, cfg.rootfs)
     root = Root(kernel, cfg.rootfs)
-    rootfs.apply_mounts(kernel, spec, root, cfg.bundle, cfg.cgroup_dirs)
+    rootfs.apply_mounts(kernel, spec, root, cfg.bundle, cfg.cgroup_dirs, cfg.idmap_fds)
     if devices.needs_dev_setup(spec):
         devices.create_devices(kernel, root, spec, in_user_ns=cfg.ns.has("user"))
         devices.create_links(kernel, root)
@@ -182,7 +183,7 @@ def preload(cfg: InitConfig) -> None:
 
     if any("tmpcopyup" in m.options for m in cfg.spec.mounts):
         from runtime import copyup  # noqa: F401
-    if any(m.uid_mappings or "idmap" in m.options or "ridmap" in m.options for m in cfg.spec.mounts):
+    if cfg.idmap_fds:
         from runtime import idmap  # noqa: F401
 
     if "network" in cfg.ns.new:

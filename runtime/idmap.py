@@ -1,7 +1,10 @@
 """Idmapped bind mounts (`idmap`/`ridmap` options, mounts[].uidMappings/gidMappings).
 
-A detached copy of the source (open_tree) gets the mapping of a user namespace made just for
-it (mount_setattr MOUNT_ATTR_IDMAP), then is attached at the destination (move_mount).
+The runtime, still the host's root before it forks, makes a detached copy of each source
+(open_tree OPEN_TREE_CLONE) and gives it the mapping of a user namespace made just for it
+(mount_setattr MOUNT_ATTR_IDMAP): that needs CAP_SYS_ADMIN over the source's filesystem,
+which a container in its own user namespace lacks. The init inherits the detached tree's fd
+and attaches it at the destination (move_mount).
 """
 
 import os
@@ -12,21 +15,51 @@ from runtime.errors import PyruncError
 from runtime.namespaces import id_map_text
 
 
-def mount_idmapped(kernel, m, source: str, target, recursive: bool) -> None:
+def needs_idmap(m) -> bool:
+    return bool(m.uid_mappings or "idmap" in m.options or "ridmap" in m.options)
+
+
+def prepare(spec, bundle: str) -> dict[int, int]:
+    """mount index -> fd of an idmapped detached tree, for every idmap mount."""
+    trees: dict[int, int] = {}
+    try:
+        for index, m in enumerate(spec.mounts):
+            if needs_idmap(m):
+                trees[index] = _idmapped_tree(m, index, bundle)
+    except BaseException:
+        for fd in trees.values():
+            os.close(fd)
+        raise
+    return trees
+
+
+def _idmapped_tree(m, index: int, bundle: str) -> int:
+    field = f"config.json: /mounts/{index}"
     if not (m.uid_mappings and m.gid_mappings):
-        raise PyruncError("an idmap mount needs both uidMappings and gidMappings")
+        raise PyruncError(f"{field}: an idmap mount needs both uidMappings and gidMappings")
+    # rbind copies the submounts; only ridmap idmaps them too (idmap: the top mount alone).
+    clone_all = cext.AT_RECURSIVE if "rbind" in m.options or "ridmap" in m.options else 0
+    map_all = cext.AT_RECURSIVE if "ridmap" in m.options else 0
+    source = m.source if os.path.isabs(m.source or "") else os.path.join(bundle, m.source or "")
     userns = user_namespace_fd(m.uid_mappings, m.gid_mappings)
     try:
-        flags = cext.OPEN_TREE_CLONE | (cext.AT_RECURSIVE if recursive else 0)
-        tree = kernel.open_tree(source, flags)
+        tree = cext.open_tree(cext.AT_FDCWD, source, cext.OPEN_TREE_CLONE | clone_all)
         try:
-            rec = cext.AT_RECURSIVE if recursive else 0
-            kernel.mount_setattr_fd(tree, rec, cext.MOUNT_ATTR_IDMAP, userns)
-            kernel.move_mount_to(tree, target)
-        finally:
-            kernel.close(tree)
+            cext.mount_setattr(tree, "", cext.AT_EMPTY_PATH | map_all, cext.MOUNT_ATTR_IDMAP, 0, 0, userns)
+        except OSError as e:
+            os.close(tree)
+            raise PyruncError(f"{field}: cannot idmap {source}: {os.strerror(e.errno)}") from None
+        return tree
+    except OSError as e:
+        raise PyruncError(f"{field}: cannot clone {source}: {os.strerror(e.errno)}") from None
     finally:
         os.close(userns)
+
+
+def attach(kernel, tree: int, target) -> None:
+    """In the init: the prepared tree goes to its place in the container."""
+    kernel.move_mount_to(tree, target)
+    kernel.close(tree)
 
 
 def user_namespace_fd(uid_mappings, gid_mappings) -> int:

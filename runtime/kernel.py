@@ -289,18 +289,9 @@ class RealKernel(Kernel):
             copyup.copy_root_attributes(src_dir, dst_dir)
         self._step("copyup", copy, (), (display,))
 
-    def open_tree(self, path: str, flags: int) -> int:
-        return self._step("open_tree", cext.open_tree, (cext.AT_FDCWD, path, flags),
-                          (path, hex(flags)))
-
-    def mount_setattr_fd(self, fd: int, flags: int, attr_set: int, userns_fd: int) -> None:
-        self._step("mount_setattr", lambda: cext.mount_setattr(fd, "", flags | cext.AT_EMPTY_PATH,
-                                                               attr_set, 0, 0, userns_fd), (),
-                   (fd, hex(attr_set), "userns"))
-
     def move_mount_to(self, fd: int, target) -> None:
-        self._step("move_mount", cext.move_mount, (fd, "", cext.AT_FDCWD, str(target),
-                                                   cext.MOVE_MOUNT_F_EMPTY_PATH), (fd, target))
+        flags = cext.MOVE_MOUNT_F_EMPTY_PATH | cext.MOVE_MOUNT_T_EMPTY_PATH
+        self._step("move_mount", cext.move_mount, (fd, "", target.fd, "", flags), (fd, target))
 
     def fchdir(self, fd: int, display: str) -> None:
         self._step("fchdir", os.fchdir, (fd,), (display,))

@@ -45,15 +45,16 @@ def bind_rootfs_to_itself(kernel, rootfs: str) -> None:
         kernel.mount(rootfs, rootfs, None, MS.MS_BIND | MS.MS_REC)
 
 
-def apply_mounts(kernel, spec, root: Root, bundle: str, cgroup_dirs=()) -> None:
+def apply_mounts(kernel, spec, root: Root, bundle: str, cgroup_dirs=(), idmap_fds=None) -> None:
     """cgroup_dirs: (hierarchy, host dir) pairs of the container's v1 cgroups, looked up before
-    the cgroup namespace was made (inside it, /proc/self/cgroup shows only `/`)."""
+    the cgroup namespace was made (inside it, /proc/self/cgroup shows only `/`).
+    idmap_fds: mount index -> user namespace fd, made by the runtime (runtime.idmap.prepare)."""
     for index, m in enumerate(spec.mounts):
         with kernel.because(f"/mounts/{index}"):
-            mount_one(kernel, m, root, bundle, cgroup_dirs)
+            mount_one(kernel, m, root, bundle, cgroup_dirs, index, idmap_fds or {})
 
 
-def mount_one(kernel, m, root: Root, bundle: str, cgroup_dirs=()) -> None:
+def mount_one(kernel, m, root: Root, bundle: str, cgroup_dirs=(), index: int = 0, idmap_fds=None) -> None:
     opts = mountopts.parse(m.options)
     mtype = m.type or ("bind" if opts.bind else None)
     if clean(m.destination) == "/proc" and mtype != "proc" and not is_procfs(m.source, bundle):
@@ -61,7 +62,7 @@ def mount_one(kernel, m, root: Root, bundle: str, cgroup_dirs=()) -> None:
     if mtype == "cgroup":
         return mount_cgroup(kernel, m, root, opts, cgroup_dirs)
     if opts.bind or mtype == "bind":
-        return mount_bind(kernel, m, root, bundle, opts)
+        return mount_bind(kernel, m, root, bundle, opts, index, idmap_fds or {})
     target = root.ensure(m.destination, "dir")
     below = kernel.open(str(target), os.O_RDONLY | os.O_DIRECTORY) if opts.tmpcopyup else None
     try:
@@ -97,7 +98,7 @@ def is_procfs(source: str | None, bundle: str) -> bool:
     return False
 
 
-def mount_bind(kernel, m, root: Root, bundle: str, opts) -> None:
+def mount_bind(kernel, m, root: Root, bundle: str, opts, index: int, idmap_fds: dict) -> None:
     source = m.source if os.path.isabs(m.source or "") else os.path.join(bundle, m.source or "")
     kind = kernel.kind_of(source)
     if kind is None:
@@ -105,10 +106,10 @@ def mount_bind(kernel, m, root: Root, bundle: str, opts) -> None:
     target = root.ensure(m.destination, kind)
     rec = MS.MS_REC if opts.recursive_bind else 0
     try:
-        if opts.idmap or m.uid_mappings:
+        if index in idmap_fds:
             from runtime import idmap
 
-            idmap.mount_idmapped(kernel, m, source, target, opts.recursive_bind or opts.recursive_idmap)
+            idmap.attach(kernel, idmap_fds[index], target)
         else:
             kernel.mount(source, target, None, MS.MS_BIND | rec)
     finally:

@@ -95,6 +95,10 @@ def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, st
     rootfs = spec.root.path if os.path.isabs(spec.root.path) else os.path.join(opts.bundle, spec.root.path)
     cfg = InitConfig(spec, cid, opts.bundle, os.path.realpath(rootfs), fifo, opts.no_pivot,
                      opts.no_new_keyring, opts.preserve_fds, console_fd)
+    if any(m.uid_mappings or "idmap" in m.options or "ridmap" in m.options for m in spec.mounts):
+        from runtime import idmap
+
+        cfg.idmap_fds = idmap.prepare(spec, opts.bundle)
     # The init is stage-1's child; as a subreaper we inherit it when stage-1 exits, and can
     # reap it if create fails (this host's PID 1 is slow to reap orphans).
     cext.prctl(PR_SET_CHILD_SUBREAPER, 1)
@@ -115,6 +119,8 @@ def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, st
         ours.close()
         if console_fd >= 0 and console_fd != opts.console_fd:
             os.close(console_fd)
+        for fd in cfg.idmap_fds.values():
+            os.close(fd)
     _reap(stage1_pid)
     record = {
         "ociVersion": spec.oci_version,
