@@ -117,7 +117,7 @@ def init(kernel, cfg: InitConfig, chan) -> None:
 def setup_rootfs(kernel, cfg: InitConfig, chan=None) -> None:
     spec = cfg.spec
     rootfs.prepare_propagation(kernel, spec)
-    rootfs.make_parent_private(kernel, cfg.rootfs)
+    rootfs.unshare_parent_mount(kernel, cfg.rootfs)
     rootfs.bind_rootfs_to_itself(kernel, cfg.rootfs)
     root = Root(kernel, cfg.rootfs)
     rootfs.apply_mounts(kernel, spec, root, cfg.bundle, cfg.cgroup_dirs, cfg.idmap_fds)

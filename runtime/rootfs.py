@@ -23,8 +23,9 @@ def prepare_propagation(kernel, spec) -> None:
         kernel.mount(None, "/", None, flags)
 
 
-def make_parent_private(kernel, rootfs: str) -> None:
-    """pivot_root refuses a new root whose parent mount is shared (rootfsPropagation: shared)."""
+def unshare_parent_mount(kernel, rootfs: str) -> None:
+    """pivot_root refuses a new root whose parent mount is shared. A slave is enough, and still
+    receives what the host mounts below the rootfs (rootfsPropagation slave)."""
     best = ("", False)
     with open("/proc/self/mountinfo") as f:
         for line in f:
@@ -35,7 +36,7 @@ def make_parent_private(kernel, rootfs: str) -> None:
                 best = (point, any(o.startswith("shared:") for o in fields[6:fields.index("-")]))
     if best[1]:
         with kernel.because("/linux/rootfsPropagation"):
-            kernel.mount(None, best[0], None, MS.MS_PRIVATE)
+            kernel.mount(None, best[0], None, MS.MS_SLAVE)
 
 
 def bind_rootfs_to_itself(kernel, rootfs: str) -> None:
