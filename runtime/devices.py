@@ -58,21 +58,19 @@ def make_node(kernel, root: Root, dev: DeviceNode) -> None:
     try:
         existing = kernel.node_at(parent.fd, name)
         if existing is not None:
-            # runtime-spec: a file already there that is not this device is an error.
+            # runtime-spec: a file already there that is not this device is an error. One that
+            # is stays as it is: it may be a bind mount of a host node, never to be chowned.
             if existing != (_TYPES[dev.kind], os.makedev(dev.major, dev.minor)):
                 raise PyruncError(f"{display} exists and is not the {dev.kind} device "
                                   f"{dev.major}:{dev.minor}")
-        else:
-            mode = _TYPES[dev.kind] | (dev.mode & 0o7777)
-            kernel.mknodat(parent.fd, name, mode, os.makedev(dev.major, dev.minor), display)
+            return
+        mode = _TYPES[dev.kind] | (dev.mode & 0o7777)
+        kernel.mknodat(parent.fd, name, mode, os.makedev(dev.major, dev.minor), display)
+        if dev.uid or dev.gid:
+            # By name under the parent's fd, not following links: only the node just made.
+            kernel.chown_at(parent.fd, name, dev.uid, dev.gid, display)
     finally:
         kernel.close(parent.fd)
-    node = root.open(dev.path)
-    try:
-        if dev.uid or dev.gid:
-            kernel.fchown(node.fd, dev.uid, dev.gid, display)
-    finally:
-        kernel.close(node.fd)
 
 
 def bind_host_device(kernel, root: Root, dev: DeviceNode) -> None:

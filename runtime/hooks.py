@@ -33,6 +33,18 @@ def hook_state(record: dict, status: str) -> str:
     return fastjson.dumps(doc)
 
 
+def pid_inside(pid: int) -> int:
+    """The pid as the container's own pid namespace numbers it (1 for its init)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+    except OSError:
+        pass
+    return pid
+
+
 def run_all(hooks, kind: str, state_json: str, enter_pid: int | None = None) -> None:
     """Run every hook of one kind in order; the first failure raises PyruncError."""
     if hooks is None:

@@ -164,8 +164,9 @@ class RealKernel(Kernel):
                              dir_fd=dir_fd))
         self._step("creat", create, (), (display, oct(mode)))
 
-    def fchown(self, fd: int, uid: int, gid: int, display: str) -> None:
-        self._step("chown", lambda: os.chown(f"/proc/self/fd/{fd}", uid, gid), (), (display, uid, gid))
+    def chown_at(self, dir_fd: int, name: str, uid: int, gid: int, display: str) -> None:
+        self._step("chown", lambda: os.chown(name, uid, gid, dir_fd=dir_fd, follow_symlinks=False), (),
+                   (display, uid, gid))
 
     def fchmod(self, fd: int, mode: int, display: str) -> None:
         self._step("chmod", lambda: os.chmod(f"/proc/self/fd/{fd}", mode), (), (display, oct(mode)))

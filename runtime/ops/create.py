@@ -196,7 +196,9 @@ def run_create_hooks(spec, init_pid: int, cid: str, bundle: str) -> None:
     state_json = hooks.hook_state(record, "creating")
     hooks.run_all(spec.hooks, "prestart", state_json)
     hooks.run_all(spec.hooks, "create_runtime", state_json)
-    hooks.run_all(spec.hooks, "create_container", state_json, enter_pid=init_pid)
+    # In the container's namespaces the state names the pid as they see it.
+    inside = hooks.hook_state(dict(record, pid=hooks.pid_inside(init_pid)), "creating")
+    hooks.run_all(spec.hooks, "create_container", inside, enter_pid=init_pid)
 
 
 def log_trace(payload: str) -> None:

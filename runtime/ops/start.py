@@ -48,10 +48,12 @@ def run_start_hooks(cdir: state.ContainerDir, record: dict, kind: str) -> None:
     from runtime import hooks
     from runtime.ops.delete import kill_and_wait
 
-    status = "created" if kind == "start_container" else "running"
+    inside = kind == "start_container"
+    status = "created" if inside else "running"
+    shown = dict(record, pid=hooks.pid_inside(record["pid"])) if inside else record
     try:
-        hooks.run_all(Hooks.from_dict(record["hooks"]), kind, hooks.hook_state(record, status),
-                      enter_pid=record["pid"] if kind == "start_container" else None)
+        hooks.run_all(Hooks.from_dict(record["hooks"]), kind, hooks.hook_state(shown, status),
+                      enter_pid=record["pid"] if inside else None)
     except PyruncError:
         from runtime.ops.delete import destroy
 

@@ -72,3 +72,69 @@ def parse_mountinfo(text: str) -> list[dict]:
             "super_options": rf[2].split(",") if len(rf) > 2 else [],
         })
     return mounts
+
+
+# --------------------------------------------------------------------------- spec tests helpers
+
+
+def mount_at(mounts: list[dict], point: str) -> dict | None:
+    """The topmost mount (last in mountinfo order) whose mount point is ``point``."""
+    found = None
+    for m in mounts:
+        if m["mount_point"] == point:
+            found = m
+    return found
+
+
+def propagation_tags(mount: dict) -> dict[str, str]:
+    """Optional fields of a mountinfo entry: {'shared': '12', 'master': '7', 'unbindable': ''}."""
+    tags = {}
+    for field in mount["optional"]:
+        key, _, value = field.partition(":")
+        tags[key] = value
+    return tags
+
+
+class HostMounts:
+    """Mounts made on the host by a test, undone (lazily, innermost first) on exit.
+
+    ``with HostMounts() as hm: hm.mount("-t", "tmpfs", "tmpfs", "/some/dir")`` (arguments of
+    mount(8), the last one is the mount point); ``hm.propagation("--make-shared", path)``
+    changes a mount's propagation; ``hm.umount(path)`` undoes one mount early.
+    """
+
+    def __init__(self):
+        self.points: list[str] = []
+
+    @staticmethod
+    def _mount(*args: str) -> None:
+        import subprocess
+
+        res = subprocess.run(["mount", *args], capture_output=True, text=True, timeout=10)
+        if res.returncode != 0:
+            pytest.fail(f"host: mount {' '.join(args)} failed: {res.stderr.strip()}")
+
+    def mount(self, *args: str) -> str:
+        self._mount(*(str(a) for a in args))
+        self.points.append(str(args[-1]))
+        return str(args[-1])
+
+    def propagation(self, flag: str, point) -> None:
+        self._mount(flag, str(point))
+
+    def umount(self, point) -> None:
+        import subprocess
+
+        point = str(point)
+        subprocess.run(["umount", "-l", point], capture_output=True, timeout=10)
+        if point in self.points:
+            self.points.reverse()
+            self.points.remove(point)
+            self.points.reverse()
+
+    def __enter__(self) -> HostMounts:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        while self.points:
+            self.umount(self.points[-1])
