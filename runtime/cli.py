@@ -11,7 +11,7 @@ from runtime.errors import PyruncError, UsageError
 VERSION = "0.1.0"
 SPEC_VERSION = "1.3.0"
 
-# flag spec: names -> (dest, kind) where kind is "bool", "str" or "int"
+# flag spec: names -> (dest, kind) where kind is "bool", "str", "int" or "list" (repeatable)
 GLOBAL_FLAGS = {
     "root": ("root", "str"), "log": ("log", "str"), "log-format": ("log_format", "str"),
     "debug": ("debug", "bool"), "systemd-cgroup": ("systemd_cgroup", "bool"),
@@ -38,6 +38,17 @@ COMMANDS = {
     "delete": ({"force": ("force", "bool"), "f": ("force", "bool")}, ["container-id"],
                "delete any resources held by the container often used with detached container"),
     "features": ({}, [], "show the enabled features"),
+    "exec": ({
+        "process": ("process", "str"), "p": ("process", "str"), "tty": ("tty", "bool"), "t": ("tty", "bool"),
+        "console-socket": ("console_socket", "str"), "cwd": ("cwd", "str"),
+        "env": ("env", "list"), "e": ("env", "list"), "user": ("user", "str"), "u": ("user", "str"),
+        "additional-gids": ("additional_gids", "list"), "g": ("additional_gids", "list"),
+        "cap": ("cap", "list"), "c": ("cap", "list"), "no-new-privs": ("no_new_privs", "bool"),
+        "detach": ("detach", "bool"), "d": ("detach", "bool"), "pid-file": ("pid_file", "str"),
+        "preserve-fds": ("preserve_fds", "int"), "apparmor": ("apparmor", "str"),
+        "process-label": ("process_label", "str"), "cgroup": ("cgroup", "list"),
+        "ignore-paused": ("ignore_paused", "bool"),
+    }, ["container-id", "[command]"], "execute new process inside the container"),
     "list": ({"format": ("format", "str"), "f": ("format", "str"), "quiet": ("quiet", "bool"),
               "q": ("quiet", "bool")}, [], "lists containers started by pyrunc with the given root"),
 }
@@ -59,7 +70,14 @@ def parse_flags(args: list[str], table: dict, what: str) -> tuple[dict, list[str
         if name not in table:
             raise UsageError(f"flag provided but not defined: -{name} ({what})")
         dest, kind = table[name]
-        if kind == "bool":
+        if kind == "list":
+            if not eq:
+                i += 1
+                if i >= len(args):
+                    raise UsageError(f"flag needs an argument: -{name}")
+                value = args[i]
+            values.setdefault(dest, []).append(value)
+        elif kind == "bool":
             if eq and value.lower() not in _TRUE | _FALSE:
                 raise UsageError(f"invalid boolean value {value!r} for -{name}")
             values[dest] = not eq or value.lower() in _TRUE
@@ -177,6 +195,16 @@ def dispatch(command: str, flags: dict, positional: list[str], root: str) -> int
         delete(store, cid, flags.get("force", False))
     elif command in ("create", "run"):
         return create_or_run(command, store, cid, flags)
+    elif command == "exec":
+        from runtime.ops.exec_cmd import ExecOptions, exec_process
+
+        return exec_process(store, cid, ExecOptions(
+            process_file=flags.get("process"), args=positional[1:], tty=flags.get("tty", False),
+            console_socket=flags.get("console_socket"), cwd=flags.get("cwd"), env=flags.get("env", ()),
+            user=flags.get("user"), additional_gids=flags.get("additional_gids", ()),
+            caps=flags.get("cap", ()), no_new_privs=flags.get("no_new_privs", False),
+            detach=flags.get("detach", False), pid_file=flags.get("pid_file"),
+            preserve_fds=flags.get("preserve_fds", 0), ignore_paused=flags.get("ignore_paused", False)))
     return 0
 
 

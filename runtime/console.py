@@ -11,28 +11,42 @@ TIOCSWINSZ = termios.TIOCSWINSZ
 
 
 def setup_terminal(kernel, root, process, socket_fd: int) -> None:
-    """Runs in the init after pivot_root, so that /dev/ptmx is the container's devpts."""
+    """The init's terminal. Runs after pivot_root, so that /dev/ptmx is the container's devpts;
+    the pty also becomes /dev/console."""
     with kernel.because("/process/terminal"):
-        master, slave = kernel_openpty(kernel)
-        name = kernel.ttyname(slave)
+        slave, name = open_and_send(kernel, process, socket_fd)
         console = root.ensure("/dev/console", "file", 0o666)
         try:
             kernel.mount(name, console, None, cext.MS_BIND)
         finally:
             kernel.close(console.fd)
-        if process.console_size is not None:
-            with kernel.because("/process/consoleSize"):
-                size = struct.pack("HHHH", process.console_size.height, process.console_size.width, 0, 0)
-                kernel.ioctl(slave, TIOCSWINSZ, size, "TIOCSWINSZ")
-        kernel.send_fd(socket_fd, master, name)
-        kernel.close(master)
-        kernel.close(socket_fd)
-        kernel.ioctl(slave, TIOCSCTTY, 0, "TIOCSCTTY")
-        for fd in (0, 1, 2):
-            kernel.dup2(slave, fd)
-        if slave > 2:
-            kernel.close(slave)
+        make_controlling(kernel, slave)
 
 
-def kernel_openpty(kernel) -> tuple[int, int]:
-    return kernel.openpty()
+def attach_terminal(kernel, process, socket_fd: int) -> None:
+    """An exec'd process's terminal (it is already in the container's mount namespace)."""
+    with kernel.because("/process/terminal"):
+        slave, _ = open_and_send(kernel, process, socket_fd)
+        make_controlling(kernel, slave)
+
+
+def open_and_send(kernel, process, socket_fd: int) -> tuple[int, str]:
+    master, slave = kernel.openpty()
+    name = kernel.ttyname(slave)
+    if process.console_size is not None:
+        with kernel.because("/process/consoleSize"):
+            size = struct.pack("HHHH", process.console_size.height, process.console_size.width, 0, 0)
+            kernel.ioctl(slave, TIOCSWINSZ, size, "TIOCSWINSZ")
+    kernel.send_fd(socket_fd, master, name)
+    kernel.close(master)
+    kernel.close(socket_fd)
+    return slave, name
+
+
+def make_controlling(kernel, slave: int) -> None:
+    """The pty becomes the session's controlling terminal and the process's stdio."""
+    kernel.ioctl(slave, TIOCSCTTY, 0, "TIOCSCTTY")
+    for fd in (0, 1, 2):
+        kernel.dup2(slave, fd)
+    if slave > 2:
+        kernel.close(slave)

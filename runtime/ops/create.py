@@ -133,6 +133,7 @@ def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, st
         "owner": "",
         "annotations": spec.annotations,
         "hooks": spec.raw.get("hooks") or {},
+        "process": spec.raw.get("process") or {},  # exec's defaults
         "net_devices": moved,
         "namespaces": {ns.type: ns.path or f"/proc/{init_pid}/ns/{_proc_ns(ns.type)}"
                        for ns in spec.linux.namespaces},
