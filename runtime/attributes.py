@@ -44,6 +44,42 @@ def apply_process_attributes(kernel, spec) -> None:
         apply_memory_policy(kernel, linux.memory_policy)
 
 
+def apparmor_enabled() -> bool:
+    try:
+        with open("/sys/module/apparmor/parameters/enabled") as f:
+            return f.read().strip() == "Y"
+    except OSError:
+        return False
+
+
+def selinux_enabled() -> bool:
+    import os
+
+    return os.path.exists("/sys/fs/selinux/enforce")
+
+
+def apply_lsm_labels(kernel, spec) -> None:
+    """process.apparmorProfile and process.selinuxLabel take effect at the next execve, so the
+    init writes them now (its own /proc, before pivot_root). On a host without that LSM they
+    are accepted and the trace says they were not applied."""
+    proc = spec.process
+    if proc.apparmor_profile:
+        with kernel.because("/process/apparmorProfile"):
+            if apparmor_enabled():
+                kernel.write_file("/proc/thread-self/attr/apparmor/exec", f"exec {proc.apparmor_profile}")
+            else:
+                kernel.note("AppArmor is not enabled on this host: profile not applied")
+    if proc.selinux_label:
+        with kernel.because("/process/selinuxLabel"):
+            if selinux_enabled():
+                kernel.write_file("/proc/thread-self/attr/exec", proc.selinux_label)
+            else:
+                kernel.note("SELinux is not enabled on this host: label not applied")
+    if spec.linux is not None and spec.linux.mount_label and not selinux_enabled():
+        with kernel.because("/linux/mountLabel"):
+            kernel.note("SELinux is not enabled on this host: mount label not applied")
+
+
 def apply_scheduler(kernel, sched) -> None:
     with kernel.because("/process/scheduler"):
         policy = SCHED_ISO if sched.policy == "SCHED_ISO" else getattr(cext, sched.policy)

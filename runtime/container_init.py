@@ -105,6 +105,7 @@ def init(kernel, cfg: InitConfig, chan) -> None:
     # umask comes back for the process unless the config sets one.
     cfg.caller_umask = kernel.umask(0)
     attributes.apply_process_attributes(kernel, spec)
+    attributes.apply_lsm_labels(kernel, spec)
     setup_rootfs(kernel, cfg, chan)
     identity(kernel, cfg)
     with kernel.because("/process/args"):

@@ -91,6 +91,11 @@ class Kernel:
         self._trace(name, shown, t0, result=result)
         return result
 
+    def note(self, text: str) -> None:
+        """A fact for the trace that is not a step (e.g. a field left unapplied, and why)."""
+        if self.tracer is not None:
+            self.tracer({"proc": self.proc, "step": f"note: {text}", "field": self.field, "us": 0})
+
     def _trace(self, name, shown, t0, result=None, error=None) -> None:
         entry = {"proc": self.proc, "step": f"{name}({', '.join(map(_arg, shown))})",
                  "field": self.field, "us": (time.perf_counter_ns() - t0) // 1000}

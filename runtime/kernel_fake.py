@@ -48,6 +48,9 @@ class RecordingKernel(RealKernel):
             return self._next_fd - 1, self._next_fd
         return 0
 
+    def note(self, text: str) -> None:
+        self.steps.append(Step(self.proc, "note", (text,), self.field))
+
     def close(self, fd: int) -> None:
         pass
 

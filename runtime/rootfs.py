@@ -52,10 +52,27 @@ def apply_mounts(kernel, spec, root: Root, bundle: str, cgroup_dirs=(), idmap_fd
     idmap_fds: mount index -> user namespace fd, made by the runtime (runtime.idmap.prepare)."""
     for index, m in enumerate(spec.mounts):
         with kernel.because(f"/mounts/{index}"):
-            mount_one(kernel, m, root, bundle, cgroup_dirs, index, idmap_fds or {})
+            mount_one(kernel, m, root, bundle, cgroup_dirs, index, idmap_fds or {},
+                      spec.linux.mount_label if spec.linux else None)
 
 
-def mount_one(kernel, m, root: Root, bundle: str, cgroup_dirs=(), index: int = 0, idmap_fds=None) -> None:
+_LABELLED = ("tmpfs", "devpts", "mqueue", "shm")
+
+
+def with_label(data: str | None, fstype: str | None, mount_label: str | None) -> str | None:
+    """linux.mountLabel as the SELinux context= of file systems that take one."""
+    if not mount_label or fstype not in _LABELLED:
+        return data
+    from runtime.attributes import selinux_enabled
+
+    if not selinux_enabled():
+        return data
+    label = f'context="{mount_label}"'
+    return f"{data},{label}" if data else label
+
+
+def mount_one(kernel, m, root: Root, bundle: str, cgroup_dirs=(), index: int = 0, idmap_fds=None,
+              mount_label: str | None = None) -> None:
     opts = mountopts.parse(m.options)
     mtype = m.type or ("bind" if opts.bind else None)
     if clean(m.destination) == "/proc" and mtype != "proc" and not is_procfs(m.source, bundle):
@@ -67,7 +84,8 @@ def mount_one(kernel, m, root: Root, bundle: str, cgroup_dirs=(), index: int = 0
     target = root.ensure(m.destination, "dir")
     below = kernel.open(str(target), os.O_RDONLY | os.O_DIRECTORY) if opts.tmpcopyup else None
     try:
-        kernel.mount(m.source or mtype, target, mtype, opts.flags, opts.data_text)
+        data = with_label(opts.data_text, mtype, mount_label)
+        kernel.mount(m.source or mtype, target, mtype, opts.flags, data)
     finally:
         kernel.close(target.fd)
     if below is not None:
