@@ -8,21 +8,7 @@ import re
 
 import pytest
 
-
-def run_ok(runtime, b, *flags, **kw):
-    res = runtime.run_container(b, *flags, **kw)
-    assert res.returncode == 0, res.describe()
-    return res
-
-
-def status_fields(text: str) -> dict[str, str]:
-    out = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            out[key.strip()] = value.strip()
-    return out
-
+from .util import run_ok, status_fields
 
 STATUS = ["cat", "/proc/self/status"]
 

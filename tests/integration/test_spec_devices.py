@@ -8,13 +8,9 @@ import os
 
 import pytest
 
+from .util import run_ok
+
 STAT_FMT = "%n|%F|%t|%T|%a|%u|%g"
-
-
-def run_ok(runtime, b, *flags, **kw):
-    res = runtime.run_container(b, *flags, **kw)
-    assert res.returncode == 0, res.describe()
-    return res
 
 
 def parse_stat(text: str) -> dict[str, tuple]:

@@ -13,23 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .util import parse_mountinfo
-
-
-def run_ok(runtime, b, *flags, **kw):
-    res = runtime.run_container(b, *flags, **kw)
-    assert res.returncode == 0, res.describe()
-    return res
-
-
-def assert_create_fails(runtime, b, cid, *needles):
-    res = runtime.create(cid, b, check=False)
-    assert res.returncode == 1, res.describe()
-    for needle in needles:
-        assert needle in res.stderr, res.describe()
-    assert runtime.status(cid) is None
-    assert not (runtime.root / cid).exists()
-    return res
+from .util import assert_create_fails, parse_mountinfo, run_ok
 
 
 def without_ns(kind):

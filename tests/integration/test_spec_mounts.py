@@ -15,18 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from .util import HostMounts, mount_at, parse_mountinfo, propagation_tags
+from .util import HostMounts, mount_at, parse_mountinfo, propagation_tags, run_ok
 
 MOUNTINFO = "/proc/self/mountinfo"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def run_ok(runtime, b, *flags, **kw):
-    res = runtime.run_container(b, *flags, **kw)
-    assert res.returncode == 0, res.describe()
-    return res
 
 
 def add_mounts(*entries):

@@ -11,20 +11,7 @@ import platform
 
 import pytest
 
-
-def run_ok(runtime, b, *flags, **kw):
-    res = runtime.run_container(b, *flags, **kw)
-    assert res.returncode == 0, res.describe()
-    return res
-
-
-def status_fields(text: str) -> dict[str, str]:
-    out = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            out[key.strip()] = value.strip()
-    return out
+from .util import assert_create_fails, run_ok, status_fields
 
 
 def stat_fields(line: str) -> dict[int, str]:
@@ -32,16 +19,6 @@ def stat_fields(line: str) -> dict[int, str]:
     head, _, tail = line.rpartition(")")
     fields = tail.split()
     return {i + 3: v for i, v in enumerate(fields)} | {1: head.split("(")[0].strip()}
-
-
-def assert_create_fails(runtime, b, cid, *needles):
-    res = runtime.create(cid, b, check=False)
-    assert res.returncode == 1, res.describe()
-    for needle in needles:
-        assert needle in res.stderr, res.describe()
-    assert runtime.status(cid) is None
-    assert not (runtime.root / cid).exists()
-    return res
 
 
 # --------------------------------------------------------------------------- oomScoreAdj

@@ -138,3 +138,30 @@ class HostMounts:
     def __exit__(self, *exc) -> None:
         while self.points:
             self.umount(self.points[-1])
+
+
+# -- shared by the test files -------------------------------------------------------------
+
+def run_ok(runtime, b, *flags, **kw):
+    res = runtime.run_container(b, *flags, **kw)
+    assert res.returncode == 0, res.describe()
+    return res
+
+
+def status_fields(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def assert_create_fails(runtime, b, cid, *needles):
+    res = runtime.create(cid, b, check=False)
+    assert res.returncode == 1, res.describe()
+    for needle in needles:
+        assert needle in res.stderr, res.describe()
+    assert runtime.status(cid) is None
+    assert not (runtime.root / cid).exists()
+    return res
