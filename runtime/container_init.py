@@ -100,6 +100,11 @@ def init(kernel, cfg: InitConfig, chan) -> None:
     """Set the container up and hand over to C, which waits for `start` and execs."""
     spec = cfg.spec
     proc = spec.process
+    flt = None
+    if spec.linux and spec.linux.seccomp is not None:  # now: pivot_root hides the host's libraries
+        from runtime import seccomp
+
+        flt = seccomp.compile_filter(spec.linux.seccomp)
     kernel.setsid()
     # Device nodes and mount points get exactly the modes the config asks for; the caller's
     # umask comes back for the process unless the config sets one.
@@ -107,19 +112,25 @@ def init(kernel, cfg: InitConfig, chan) -> None:
     attributes.apply_process_attributes(kernel, spec)
     attributes.apply_lsm_labels(kernel, spec)
     setup_rootfs(kernel, cfg, chan)
+    if flt and not proc.no_new_privileges:  # loading then needs CAP_SYS_ADMIN: before it goes
+        flt.install(kernel, chan)
     identity(kernel, cfg)
     with kernel.because("/process/args"):
         path = kernel.find_executable(proc.args[0], proc.env)
     kernel.mark_cloexec_from(3 + cfg.preserve_fds)
+    if flt and proc.no_new_privileges:  # as late as possible (runtime/seccomp.py)
+        flt.install(kernel, chan)
     chan.send("ready")
     kernel.exec_when_started(cfg.fifo_fd, path, list(proc.args), process.exec_environment(proc))
 
 
 def setup_rootfs(kernel, cfg: InitConfig, chan=None) -> None:
     spec = cfg.spec
-    rootfs.prepare_propagation(kernel, spec)
-    rootfs.unshare_parent_mount(kernel, cfg.rootfs)
-    rootfs.bind_rootfs_to_itself(kernel, cfg.rootfs)
+    own_mounts = cfg.ns.has("mount")
+    if own_mounts:
+        rootfs.prepare_propagation(kernel, spec)
+        rootfs.unshare_parent_mount(kernel, cfg.rootfs)
+        rootfs.bind_rootfs_to_itself(kernel, cfg.rootfs)
     root = Root(kernel, cfg.rootfs)
     rootfs.apply_mounts(kernel, spec, root, cfg.bundle, cfg.cgroup_dirs, cfg.idmap_fds)
     if devices.needs_dev_setup(spec):
@@ -137,7 +148,12 @@ def setup_rootfs(kernel, cfg: InitConfig, chan=None) -> None:
         chan.send("hooks")
         if chan.recv()[0] != "go":
             raise PyruncError("the runtime stopped the container during its create hooks")
-    rootfs.pivot(kernel, cfg.rootfs, cfg.no_pivot)
+    if not own_mounts:
+        # The host's mount namespace: no pivot_root and no change to / or its propagation,
+        # only chroot. The mounts made under the rootfs go away at delete.
+        rootfs.chroot_into(kernel, cfg.rootfs)
+    else:
+        rootfs.pivot(kernel, cfg.rootfs, cfg.no_pivot)
     root = Root(kernel, "/")
     if spec.process.terminal:
         from runtime import console
@@ -146,9 +162,10 @@ def setup_rootfs(kernel, cfg: InitConfig, chan=None) -> None:
     rootfs.mask_paths(kernel, root, spec)
     rootfs.readonly_paths(kernel, root, spec)
     root.close()
-    if spec.root.readonly:
-        rootfs.make_root_readonly(kernel)
-    rootfs.apply_rootfs_propagation(kernel, spec)
+    if own_mounts:
+        if spec.root.readonly:
+            rootfs.make_root_readonly(kernel)
+        rootfs.apply_rootfs_propagation(kernel, spec)
 
 
 def set_names(kernel, cfg: InitConfig) -> None:

@@ -213,6 +213,31 @@ def pivot(kernel, rootfs: str, no_pivot: bool) -> None:
         kernel.chdir("/")
 
 
+def chroot_into(kernel, rootfs: str) -> None:
+    with kernel.because("/root/path"):
+        kernel.chroot(rootfs)
+        kernel.chdir("/")
+
+
+def unmount_under(path: str) -> None:
+    """Detach every mount at or below `path`, deepest first: what a container without a mount
+    namespace of its own mounted in the host's (delete, or a failed create)."""
+    import cext
+
+    prefix = path.rstrip("/") + "/"
+    points = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            point = line.split()[4].replace("\\040", " ")
+            if point == path or point.startswith(prefix):
+                points.append(point)
+    for point in sorted(points, key=len, reverse=True):
+        try:
+            cext.umount2(point, MS.MNT_DETACH)
+        except OSError:
+            pass
+
+
 def make_root_readonly(kernel) -> None:
     with kernel.because("/root/readonly"):
         kernel.mount(None, "/", None, MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY)

@@ -38,8 +38,9 @@ def check_supported(spec) -> None:
     if spec.process is None:
         raise PyruncError("config.json: /process: a process is required to create a container")
     kinds = {ns.type for ns in spec.linux.namespaces} if spec.linux else set()
-    if "mount" not in kinds:
-        raise PyruncError("config.json: /linux/namespaces: a mount namespace is required")
+    if "mount" not in kinds and spec.root.readonly:
+        raise PyruncError("config.json: /root/readonly: a read-only root needs a mount namespace "
+                          "(it would remount the host's file system)")
     if spec.hostname and "uts" not in kinds:
         raise PyruncError("config.json: /hostname: setting the hostname needs a uts namespace")
     if spec.linux.sysctl:
@@ -70,6 +71,10 @@ def create(store: state.StateStore, cid: str, opts: CreateOptions) -> dict:
             # The user's devices would die with a virtual container netns: give them back.
             netdevices.move_back(moved, f"/proc/{started[-1]}/ns/net")
         _undo(cdir, started)
+        if not any(ns.type == "mount" for ns in spec.linux.namespaces):
+            from runtime.rootfs import unmount_under
+
+            unmount_under(_rootfs_path(spec, opts.bundle))
         if spec.hooks is not None and spec.hooks.poststop:
             # The lifecycle goes on at "destroy" (runtime-spec, step 12): poststop runs.
             from runtime.ops.delete import run_poststop_hooks
@@ -92,8 +97,7 @@ def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, st
     console_fd = opts.console_fd
     if opts.console_socket and spec.process.terminal:
         console_fd = connect_console_socket(opts.console_socket)
-    rootfs = spec.root.path if os.path.isabs(spec.root.path) else os.path.join(opts.bundle, spec.root.path)
-    cfg = InitConfig(spec, cid, opts.bundle, os.path.realpath(rootfs), fifo, opts.no_pivot,
+    cfg = InitConfig(spec, cid, opts.bundle, _rootfs_path(spec, opts.bundle), fifo, opts.no_pivot,
                      opts.no_new_keyring, opts.preserve_fds, console_fd)
     if any(m.uid_mappings or "idmap" in m.options or "ridmap" in m.options for m in spec.mounts):
         from runtime import idmap
@@ -134,12 +138,18 @@ def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, st
         "annotations": spec.annotations,
         "hooks": spec.raw.get("hooks") or {},
         "process": spec.raw.get("process") or {},  # exec's defaults
+        "host_mounts": not cfg.ns.has("mount"),  # mounts to undo at delete
         "net_devices": moved,
         "namespaces": {ns.type: ns.path or f"/proc/{init_pid}/ns/{_proc_ns(ns.type)}"
                        for ns in spec.linux.namespaces},
     }
     cdir.write(record)
     return record
+
+
+def _rootfs_path(spec, bundle: str) -> str:
+    path = spec.root.path if os.path.isabs(spec.root.path) else os.path.join(bundle, spec.root.path)
+    return os.path.realpath(path)
 
 
 def _proc_ns(kind: str) -> str:

@@ -60,6 +60,10 @@ def kill_and_wait(record: dict, timeout: float = 10.0) -> None:
 
 
 def destroy(cdir: state.ContainerDir, record: dict) -> None:
+    if record.get("host_mounts"):
+        from runtime.rootfs import unmount_under
+
+        unmount_under(record["rootfs"])
     cdir.remove()
     if (record.get("hooks") or {}).get("poststop"):
         run_poststop_hooks(record)
