@@ -39,6 +39,18 @@ Functions:
                   deadline=0, period=0)
     exec_when_started(start_fd, path, argv, envp)
     send_fd(sock_fd, fd, data=b"")              recv_fd(sock_fd, maxdata=4096) -> (fd, data)
+    pidfd_getfd(pidfd, fd, flags=0) -> fd
+
+seccomp (libseccomp to compile, seccomp(2) to load; SCMP_*/SECCOMP_* constants):
+    seccomp_init(def_action) -> ctx             seccomp_release(ctx)
+    seccomp_arch_add(ctx, token) -> bool        seccomp_arch_native() -> token
+    seccomp_arch_resolve_name(name) -> token|0  seccomp_syscall_resolve_name(name) -> nr
+    seccomp_rule_add(ctx, action, nr, args=())  seccomp_attr_set(ctx, attr, value)
+    seccomp_load(ctx)                           seccomp_notify_fd(ctx) -> fd
+    seccomp_export_bpf(ctx) -> bytes            seccomp_set_mode_filter(flags, prog) -> fd|0
+    seccomp_api_get() -> int                    seccomp_version() -> (major, minor, micro)
+    seccomp_flags_supported(flags) -> bool      seccomp_action_available(action) -> bool
+    seccomp_library() -> path of the libseccomp loaded
 
 Keep this module cheap to import: only ``os`` and the compiled module.
 """
@@ -392,3 +404,152 @@ def exec_when_started(start_fd, path, argv, envp):
     if stage[0] == _lib.PYRUNC_STAGE_READ:
         _fail("exec_when_started", args, errno, f"read(start fd): {_strerror(detail[0])}")
     _fail("exec_when_started", args, errno)
+
+
+def pidfd_getfd(pidfd, fd, flags=0):
+    """pidfd_getfd(2): a copy (close-on-exec) of descriptor `fd` of the process behind
+    pidfd; needs ptrace access to it."""
+    r = _lib.pyrunc_pidfd_getfd(pidfd, fd, flags)
+    if r < 0:
+        _fail("pidfd_getfd", f"{pidfd}, {fd}, {flags:#x}")
+    return r
+
+
+# ------------------------------------------------------------------ seccomp
+#
+# A filter context (``ctx``) is an opaque cdata released by seccomp_release()
+# or, failing that, when it is garbage collected.
+
+SCMP_NR_ERROR = -1  # __NR_SCMP_ERROR: seccomp_syscall_resolve_name() of an unknown name
+
+
+def seccomp_init(def_action):
+    """seccomp_init(3) -> a filter context with the native architecture."""
+    ctx = _lib.pyrunc_seccomp_init(def_action & _U32)
+    if ctx == _NULL:
+        _fail("seccomp_init", f"{def_action:#x}")
+    return _ffi.gc(ctx, _lib.pyrunc_seccomp_release)
+
+
+def seccomp_release(ctx):
+    """seccomp_release(3), now rather than at garbage collection."""
+    _ffi.release(ctx)
+
+
+def seccomp_arch_add(ctx, arch_token):
+    """seccomp_arch_add(3) -> True, or False when the filter has the architecture already."""
+    if _lib.pyrunc_seccomp_arch_add(ctx, arch_token & _U32) < 0:
+        if _ffi.errno == 17:  # EEXIST
+            return False
+        _fail("seccomp_arch_add", f"{arch_token:#x}")
+    return True
+
+
+def seccomp_arch_native():
+    """The native architecture's token (SCMP_ARCH_* value)."""
+    return _lib.pyrunc_seccomp_arch_native()
+
+
+def seccomp_arch_resolve_name(name):
+    """Token of a libseccomp architecture name ("x86_64", "aarch64", ...); 0 if unknown."""
+    return _lib.pyrunc_seccomp_arch_resolve_name(_path(name))
+
+
+def seccomp_syscall_resolve_name(name):
+    """Syscall number on the native architecture: negative pseudo numbers for calls only
+    other architectures have, SCMP_NR_ERROR (-1) for a name libseccomp does not know."""
+    return _lib.pyrunc_seccomp_syscall_resolve_name(_path(name))
+
+
+def seccomp_rule_add(ctx, action, syscall_nr, args=()):
+    """seccomp_rule_add_array(3). args: up to 6 (index, op, datum_a, datum_b) tuples,
+    op an SCMP_CMP_* value (all must match: AND)."""
+    args = list(args)
+    n = len(args)
+    arg = _ffi.new("unsigned int[]", [a[0] for a in args] or [0])
+    op = _ffi.new("int[]", [a[1] for a in args] or [0])
+    da = _ffi.new("uint64_t[]", [a[2] & _U64 for a in args] or [0])
+    db = _ffi.new("uint64_t[]", [a[3] & _U64 for a in args] or [0])
+    if _lib.pyrunc_seccomp_rule_add(ctx, action & _U32, syscall_nr, n, arg, op, da, db) < 0:
+        _fail("seccomp_rule_add", f"{action:#x}, {syscall_nr}, {args}")
+
+
+def seccomp_attr_set(ctx, attr, value):
+    """seccomp_attr_set(3): SCMP_FLTATR_* attribute."""
+    if _lib.pyrunc_seccomp_attr_set(ctx, attr, value & _U32) < 0:
+        _fail("seccomp_attr_set", f"{attr}, {value:#x}")
+
+
+def seccomp_load(ctx):
+    """seccomp_load(3): install the filter in this process (libseccomp's way)."""
+    if _lib.pyrunc_seccomp_load(ctx) < 0:
+        _fail("seccomp_load", "")
+
+
+def seccomp_notify_fd(ctx):
+    """seccomp_notify_fd(3): the listener of a loaded filter that uses SCMP_ACT_NOTIFY."""
+    fd = _lib.pyrunc_seccomp_notify_fd(ctx)
+    if fd < 0:
+        _fail("seccomp_notify_fd", "")
+    return fd
+
+
+def seccomp_export_bpf(ctx):
+    """seccomp_export_bpf(3) -> the program as bytes (struct sock_filter[], 8 bytes each),
+    ready for seccomp_set_mode_filter()."""
+    fd = _os.memfd_create("pyrunc-seccomp", _os.MFD_CLOEXEC)
+    try:
+        if _lib.pyrunc_seccomp_export_bpf(ctx, fd) < 0:
+            _fail("seccomp_export_bpf", "")
+        size = _os.lseek(fd, 0, _os.SEEK_END)
+        return _os.pread(fd, size, 0)
+    finally:
+        _os.close(fd)
+
+
+def seccomp_api_get():
+    """libseccomp's API level for this kernel (seccomp_api_get(3))."""
+    return _lib.pyrunc_seccomp_api_get()
+
+
+def seccomp_version():
+    """The version of the libseccomp loaded -> (major, minor, micro)."""
+    out = _ffi.new("unsigned int[3]")
+    _lib.pyrunc_seccomp_version(out, out + 1, out + 2)
+    return out[0], out[1], out[2]
+
+
+def seccomp_library():
+    """The file the libseccomp in use was loaded from (dladdr), as a str."""
+    p = _lib.pyrunc_seccomp_library()
+    if p == _NULL:
+        _fail("seccomp_library", "")
+    return _fsdecode(_ffi.string(p))
+
+
+def seccomp_set_mode_filter(flags, prog):
+    """seccomp(SECCOMP_SET_MODE_FILTER, flags, prog) with a program from
+    seccomp_export_bpf() -> the listener fd (close-on-exec) with
+    SECCOMP_FILTER_FLAG_NEW_LISTENER, else 0. Needs no_new_privs or CAP_SYS_ADMIN."""
+    r = _lib.pyrunc_seccomp_set_mode_filter(flags, prog, len(prog))
+    if r < 0:
+        _fail("seccomp_set_mode_filter", f"{flags:#x}, <{len(prog) // 8} instructions>")
+    return r
+
+
+def seccomp_flags_supported(flags):
+    """Whether this kernel takes the SECCOMP_FILTER_FLAG_* combination (probes with
+    seccomp(2) and no program; nothing is loaded)."""
+    r = _lib.pyrunc_seccomp_flags_supported(flags)
+    if r < 0:
+        _fail("seccomp_flags_supported", f"{flags:#x}")
+    return bool(r)
+
+
+def seccomp_action_available(action):
+    """seccomp(SECCOMP_GET_ACTION_AVAIL): whether the kernel knows the SCMP_ACT_* action."""
+    if _lib.pyrunc_seccomp_action_available(action & _U32) < 0:
+        if _ffi.errno == 95:  # EOPNOTSUPP
+            return False
+        _fail("seccomp_action_available", f"{action:#x}")
+    return True

@@ -40,6 +40,7 @@ class InitConfig:
         self.fifo_fd = -1
         self.caller_umask = 0o022
         self.idmap_fds: dict[int, int] = {}  # mount index -> user namespace fd (runtime.idmap)
+        self.seccomp = None  # runtime.seccomp.Filter, compiled before the fork
         hooks = spec.hooks
         self.has_create_hooks = bool(
             hooks and (hooks.prestart or hooks.create_runtime or hooks.create_container))
@@ -100,11 +101,7 @@ def init(kernel, cfg: InitConfig, chan) -> None:
     """Set the container up and hand over to C, which waits for `start` and execs."""
     spec = cfg.spec
     proc = spec.process
-    flt = None
-    if spec.linux and spec.linux.seccomp is not None:  # now: pivot_root hides the host's libraries
-        from runtime import seccomp
-
-        flt = seccomp.compile_filter(spec.linux.seccomp)
+    flt = cfg.seccomp  # compiled by the runtime before it forked
     kernel.setsid()
     # Device nodes and mount points get exactly the modes the config asks for; the caller's
     # umask comes back for the process unless the config sets one.
@@ -112,9 +109,7 @@ def init(kernel, cfg: InitConfig, chan) -> None:
     attributes.apply_process_attributes(kernel, spec)
     attributes.apply_lsm_labels(kernel, spec)
     setup_rootfs(kernel, cfg, chan)
-    if flt and not proc.no_new_privileges:  # loading then needs CAP_SYS_ADMIN: before it goes
-        flt.install(kernel, chan)
-    identity(kernel, cfg)
+    identity(kernel, cfg, chan)
     with kernel.because("/process/args"):
         path = kernel.find_executable(proc.args[0], proc.env)
     kernel.mark_cloexec_from(3 + cfg.preserve_fds)
@@ -177,10 +172,14 @@ def set_names(kernel, cfg: InitConfig) -> None:
             kernel.setdomainname(cfg.spec.domainname)
 
 
-def identity(kernel, cfg: InitConfig) -> None:
+def identity(kernel, cfg: InitConfig, chan=None) -> None:
     proc = cfg.spec.process
     if not cfg.no_new_keyring:
         kernel.join_session_keyring(f"_ses.{cfg.id}")  # runc's name: tools look for it
+    if cfg.seccomp is not None and not proc.no_new_privileges:
+        # Without no_new_privs loading a filter needs CAP_SYS_ADMIN: before the capabilities
+        # go. After the keyring: profiles commonly refuse keyctl.
+        cfg.seccomp.install(kernel, chan)
     process.apply_rlimits(kernel, proc)
     process.set_identity(kernel, proc)
     umask = proc.user.umask if proc.user and proc.user.umask is not None else cfg.caller_umask

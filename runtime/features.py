@@ -107,8 +107,9 @@ def seccomp() -> dict:
 
     if find_spec("runtime.seccomp") is None:
         return {"enabled": False}
-    from runtime import seccomp as module
+    from importlib import import_module
 
+    module = import_module("runtime.seccomp")
     describe = getattr(module, "features", None)
     return describe() if describe is not None else {"enabled": True}
 

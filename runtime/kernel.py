@@ -299,6 +299,9 @@ class RealKernel(Kernel):
         flags = cext.MOVE_MOUNT_F_EMPTY_PATH | cext.MOVE_MOUNT_T_EMPTY_PATH
         self._step("move_mount", cext.move_mount, (fd, "", target.fd, "", flags), (fd, target))
 
+    def seccomp_load(self, flt, shown: tuple) -> int:
+        return self._step("seccomp", flt.load_or_explain, (), shown)
+
     def fchdir(self, fd: int, display: str) -> None:
         self._step("fchdir", os.fchdir, (fd,), (display,))
 

@@ -99,8 +99,9 @@ class Filter:
     `bpf`: the program (struct sock_filter[], 8 bytes an instruction); `flags`: the
     SECCOMP_FILTER_FLAG_* bits for seccomp(2); `notify`: the profile uses SCMP_ACT_NOTIFY (the
     load then returns a listener fd); `listener_path`, `listener_metadata`: from the profile;
-    `skipped`: syscall and architecture names this libseccomp does not know, left out (as runc
-    does).
+    `skipped`: syscall and architecture names left out: those this libseccomp does not know
+    (runc skips unknown syscalls too) and architectures of the other byte order, which
+    libseccomp cannot put in one filter with the native one and this host cannot run.
     """
 
     __slots__ = ("bpf", "flags", "notify", "listener_path", "listener_metadata", "skipped")
@@ -132,14 +133,14 @@ class Filter:
         (`forward_listener`); the init keeps its own until execve closes it."""
         with kernel.because(POINTER):
             for name in self.skipped:
-                kernel.note(f"seccomp: {name} is unknown to libseccomp, left out")
+                kernel.note(f"seccomp: {name} left out of the filter (see runtime.seccomp.Filter)")
             shown = ("SECCOMP_SET_MODE_FILTER", flag_text(self.flags), f"<{len(self.bpf) // 8} instructions>")
-            fd = kernel._step("seccomp", self._load_or_explain, (), shown)
+            fd = kernel.seccomp_load(self, shown)
         if self.notify and chan is not None:
             chan.send("seccomp", str(fd))
         return fd if self.notify else None
 
-    def _load_or_explain(self) -> int:
+    def load_or_explain(self) -> int:
         try:
             return self.load() or 0
         except OSError as e:
@@ -173,7 +174,7 @@ def compile_filter(seccomp: dict, pointer: str = POINTER, cache_dir: str | None 
     if default == cext.SCMP_ACT_NOTIFY:
         raise SeccompError(f"{pointer}/defaultAction", "SCMP_ACT_NOTIFY cannot be the default action")
     skipped: list[str] = []
-    arch_tokens = _arches(seccomp.get("architectures"), f"{pointer}/architectures", skipped)
+    arches = _arches(seccomp.get("architectures"), f"{pointer}/architectures", skipped)
     rules = _rules(seccomp.get("syscalls"), f"{pointer}/syscalls", skipped)
     notify = any(action == cext.SCMP_ACT_NOTIFY for _, _, action, _ in rules)
     listener_path = _opt_str(seccomp, "listenerPath", pointer)
@@ -187,19 +188,22 @@ def compile_filter(seccomp: dict, pointer: str = POINTER, cache_dir: str | None 
     key = _cache_key(seccomp) if cache_dir else ""
     bpf = _cache_get(cache_dir, key) if cache_dir else None
     if bpf is None:
-        bpf = _compile(default, arch_tokens, rules, pointer)
+        bpf = _compile(default, arches, rules, pointer)
         if cache_dir:
             _cache_put(cache_dir, key, bpf)
     return Filter(bpf, flags, notify, listener_path, metadata, skipped)
 
 
-def _compile(default: int, arch_tokens: list[int], rules: list, pointer: str) -> bytes:
+def _compile(default: int, arches: list[tuple[str, str, int]], rules: list, pointer: str) -> bytes:
     ctx = cext.seccomp_init(default)
     try:
         # The runtime sets no_new_privs itself, as process.noNewPrivileges says.
         cext.seccomp_attr_set(ctx, cext.SCMP_FLTATR_CTL_NNP, 0)
-        for token in arch_tokens:
-            cext.seccomp_arch_add(ctx, token)
+        for where, _, token in arches:
+            try:
+                cext.seccomp_arch_add(ctx, token)
+            except OSError as e:
+                raise SeccompError(where, f"seccomp_arch_add: {e.strerror}") from None
         for where, nr, action, conditions in rules:
             if action == default:
                 continue  # libseccomp refuses a rule that repeats the default action
@@ -335,17 +339,35 @@ def _opt_str(obj: dict, key: str, pointer: str) -> str | None:
     return value
 
 
-def _arches(names, pointer: str, skipped: list[str]) -> list[int]:
-    tokens = []
-    for i, name in enumerate(_list(names, pointer)):
-        if not isinstance(name, str) or name not in ARCHS:
-            raise SeccompError(f"{pointer}/{i}", f"unknown architecture {_quote(name)}")
-        token = cext.seccomp_arch_resolve_name(ARCHS[name])
-        if token == 0:
-            skipped.append(name)
-        elif token not in tokens:
-            tokens.append(token)
-    return tokens
+def _arches(names, pointer: str, skipped: list[str]) -> list[tuple[str, str, int]]:
+    """-> [(pointer, name, libseccomp token), ...], each architecture once. Left out (into
+    `skipped`): names this libseccomp does not know, and architectures of the other byte order
+    (libseccomp refuses them next to the native one with EDOM; this host cannot run them)."""
+    names = _list(names, pointer)
+    arches: list[tuple[str, str, int]] = []
+    probe = cext.seccomp_init(cext.SCMP_ACT_ALLOW) if names else None
+    try:
+        for i, name in enumerate(names):
+            if not isinstance(name, str) or name not in ARCHS:
+                raise SeccompError(f"{pointer}/{i}", f"unknown architecture {_quote(name)}")
+            token = cext.seccomp_arch_resolve_name(ARCHS[name])
+            if token == 0:
+                skipped.append(name)
+                continue
+            if any(token == t for _, _, t in arches):
+                continue
+            try:
+                cext.seccomp_arch_add(probe, token)
+            except OSError as e:
+                if e.errno != 33:  # EDOM
+                    raise SeccompError(f"{pointer}/{i}", f"seccomp_arch_add: {e.strerror}") from None
+                skipped.append(name)
+                continue
+            arches.append((f"{pointer}/{i}", name, token))
+    finally:
+        if probe is not None:
+            cext.seccomp_release(probe)
+    return arches
 
 
 def _flags(names, pointer: str, notify: bool) -> int:

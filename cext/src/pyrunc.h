@@ -36,6 +36,10 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+/* libseccomp: its SCMP_* constants are exported (cext/build.py); only
+   seccomp.c calls it */
+#include <seccomp.h>
+
 /* ------------------------------------------------------------------ */
 /* Constants the C library headers may lack (values from the kernel uapi). */
 
@@ -279,6 +283,35 @@ struct pyrunc_sched_attr {
     uint64_t sched_period;
 };
 
+/* seccomp(2) (linux/seccomp.h) */
+#ifndef SECCOMP_SET_MODE_FILTER
+#define SECCOMP_SET_MODE_FILTER 1
+#endif
+#ifndef SECCOMP_GET_ACTION_AVAIL
+#define SECCOMP_GET_ACTION_AVAIL 2
+#endif
+#ifndef SECCOMP_FILTER_FLAG_TSYNC
+#define SECCOMP_FILTER_FLAG_TSYNC (1UL << 0)
+#endif
+#ifndef SECCOMP_FILTER_FLAG_LOG
+#define SECCOMP_FILTER_FLAG_LOG (1UL << 1)
+#endif
+#ifndef SECCOMP_FILTER_FLAG_SPEC_ALLOW
+#define SECCOMP_FILTER_FLAG_SPEC_ALLOW (1UL << 2)
+#endif
+#ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
+#define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
+#endif
+#ifndef SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+#define SECCOMP_FILTER_FLAG_TSYNC_ESRCH (1UL << 4)
+#endif
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+/* SCMP_ACT_ERRNO(x) and SCMP_ACT_TRACE(x) are (base | (x & 0xffff)) */
+#define SCMP_ACT_ERRNO_BASE SCMP_ACT_ERRNO(0)
+#define SCMP_ACT_TRACE_BASE SCMP_ACT_TRACE(0)
+
 /* exec_when_started: where a failure happened (*stage) */
 #define PYRUNC_STAGE_EOF 1    /* start_fd reached EOF before a byte came */
 #define PYRUNC_STAGE_READ 2   /* read(start_fd) failed; *detail = its errno */
@@ -312,6 +345,9 @@ struct pyrunc_sched_attr {
 #endif
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
 #endif
 #endif
 
@@ -373,8 +409,31 @@ int pyrunc_recv_fd(int sock, char *buf, size_t cap, size_t *len, int *fd);
 int pyrunc_exec_when_started(int start_fd, const char *path, char **argv,
                              char **envp, int *stage, int *detail);
 
-/* seccomp.c: reserved. The seccomp issue adds its declarations here, a
-   src/seccomp.c, and libseccomp to LIBRARIES in cext/build.py. */
+/* seccomp.c: libseccomp (compile a filter; ctx is a scmp_filter_ctx) and
+   the raw seccomp(2) calls (load compiled BPF, probe the kernel) */
+void *pyrunc_seccomp_init(uint32_t def_action);
+void pyrunc_seccomp_release(void *ctx);
+int pyrunc_seccomp_arch_add(void *ctx, uint32_t arch_token);
+uint32_t pyrunc_seccomp_arch_native(void);
+uint32_t pyrunc_seccomp_arch_resolve_name(const char *name);
+int pyrunc_seccomp_syscall_resolve_name(const char *name);
+int pyrunc_seccomp_rule_add(void *ctx, uint32_t action, int syscall_nr,
+                            unsigned int count, const unsigned int *arg,
+                            const int *op, const uint64_t *datum_a,
+                            const uint64_t *datum_b);
+int pyrunc_seccomp_attr_set(void *ctx, int attr, uint32_t value);
+int pyrunc_seccomp_load(void *ctx);
+int pyrunc_seccomp_notify_fd(void *ctx);
+int pyrunc_seccomp_export_bpf(void *ctx, int fd);
+unsigned int pyrunc_seccomp_api_get(void);
+void pyrunc_seccomp_version(unsigned int *major, unsigned int *minor,
+                            unsigned int *micro);
+const char *pyrunc_seccomp_library(void);
+int pyrunc_seccomp_set_mode_filter(unsigned int flags, const char *prog,
+                                   size_t size);
+int pyrunc_seccomp_flags_supported(unsigned int flags);
+int pyrunc_seccomp_action_available(uint32_t action);
+int pyrunc_pidfd_getfd(int pidfd, int fd, unsigned int flags);
 /* CDEF-END */
 
 #endif /* PYRUNC_H */

@@ -99,6 +99,8 @@ def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, st
         console_fd = connect_console_socket(opts.console_socket)
     cfg = InitConfig(spec, cid, opts.bundle, _rootfs_path(spec, opts.bundle), fifo, opts.no_pivot,
                      opts.no_new_keyring, opts.preserve_fds, console_fd)
+    if spec.linux.seccomp is not None:
+        cfg.seccomp = compile_seccomp(spec.linux.seccomp)
     if any(m.uid_mappings or "idmap" in m.options or "ridmap" in m.options for m in spec.mounts):
         from runtime import idmap
 
@@ -143,8 +145,26 @@ def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, st
         "namespaces": {ns.type: ns.path or f"/proc/{init_pid}/ns/{_proc_ns(ns.type)}"
                        for ns in spec.linux.namespaces},
     }
+    if spec.linux.seccomp is not None:
+        # exec's processes get the same filter (compiled again from here, a cache hit).
+        from runtime import fastjson
+
+        with open(cdir.file("seccomp.json"), "w") as f:
+            f.write(fastjson.dumps(spec.linux.seccomp))
     cdir.write(record)
     return record
+
+
+SECCOMP_CACHE = "/run/pyrunc-seccomp"  # compiled filters by content hash (outside any --root)
+
+
+def compile_seccomp(profile: dict):
+    from runtime import seccomp
+
+    try:
+        return seccomp.compile_filter(profile, cache_dir=SECCOMP_CACHE)
+    except seccomp.SeccompError as e:
+        raise PyruncError(f"config.json: {e}") from None
 
 
 def _rootfs_path(spec, bundle: str) -> str:
@@ -167,7 +187,11 @@ def handshake(chan: Channel, spec, started: list[int], moved: list, cid: str, bu
     init_pid = 0
     ready = False
     hooks_due = False
+    listener_fd = None
     while not (ready and init_pid):
+        if listener_fd is not None and init_pid:
+            forward_seccomp_listener(spec, init_pid, listener_fd, cid, bundle)
+            listener_fd = None
         if hooks_due and init_pid:
             run_create_hooks(spec, init_pid, cid, bundle)
             hooks_due = False
@@ -175,6 +199,8 @@ def handshake(chan: Channel, spec, started: list[int], moved: list, cid: str, bu
         kind, payload = chan.recv()
         if kind == "hooks":
             hooks_due = True
+        elif kind == "seccomp":
+            listener_fd = int(payload)
         elif kind == "trace":
             log_trace(payload)
         elif kind == "userns":
@@ -196,7 +222,21 @@ def handshake(chan: Channel, spec, started: list[int], moved: list, cid: str, bu
             raise PyruncError(payload)
         elif kind == "eof":
             raise PyruncError("the container init exited before it was ready")
+    if listener_fd is not None:
+        forward_seccomp_listener(spec, init_pid, listener_fd, cid, bundle)
     return init_pid
+
+
+def forward_seccomp_listener(spec, init_pid: int, fd: int, cid: str, bundle: str) -> None:
+    """SCMP_ACT_NOTIFY: the agent at listenerPath gets the init's listener and the state."""
+    from runtime import seccomp
+
+    state_doc = {"ociVersion": spec.oci_version, "id": cid, "status": "creating", "pid": init_pid,
+                 "bundle": bundle, "annotations": spec.annotations}
+    try:
+        seccomp.forward_listener(spec.linux.seccomp, init_pid, fd, state_doc)
+    except seccomp.SeccompError as e:
+        raise PyruncError(str(e)) from None
 
 
 def run_create_hooks(spec, init_pid: int, cid: str, bundle: str) -> None:

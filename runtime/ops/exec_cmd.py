@@ -86,6 +86,7 @@ def exec_process(store: state.StateStore, cid: str, opts: ExecOptions) -> int:
     try:
         record = cdir.read()
         status = cdir.status(record)
+        seccomp_file = cdir.file("seccomp.json")
     finally:
         cdir.close()
     if status == "stopped":
@@ -95,10 +96,23 @@ def exec_process(store: state.StateStore, cid: str, opts: ExecOptions) -> int:
     process = build_process(record, opts)
     if process.terminal and not opts.console_socket and opts.detach:
         raise PyruncError("cannot allocate a tty when detaching without --console-socket")
-    return spawn(record, process, opts)
+    return spawn(record, process, opts, container_filter(seccomp_file))
 
 
-def spawn(record: dict, process, opts: ExecOptions) -> int:
+def container_filter(path: str):
+    """The container's seccomp filter, which every exec'd process gets too (as with runc)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return None
+    from runtime import fastjson
+    from runtime.ops.create import compile_seccomp
+
+    return compile_seccomp(fastjson.loads(data))
+
+
+def spawn(record: dict, process, opts: ExecOptions, flt=None) -> int:
     import cext
     from runtime.ops.create import PR_SET_CHILD_SUBREAPER, connect_console_socket, write_pid_file
 
@@ -117,7 +131,7 @@ def spawn(record: dict, process, opts: ExecOptions) -> int:
     middle = os.fork()
     if middle == 0:
         ours.close()
-        _middle(record, process, opts, theirs, console_fd)
+        _middle(record, process, opts, theirs, console_fd, flt)
     theirs.close()
     if console_fd >= 0:
         os.close(console_fd)
@@ -165,7 +179,7 @@ def _reap(pid: int) -> None:
         pass
 
 
-def _middle(record: dict, process, opts: ExecOptions, chan: Channel, console_fd: int) -> None:
+def _middle(record: dict, process, opts: ExecOptions, chan: Channel, console_fd: int, flt) -> None:
     """In the forked middle process; never returns."""
     import cext
     from runtime import nsenter
@@ -183,7 +197,7 @@ def _middle(record: dict, process, opts: ExecOptions, chan: Channel, console_fd:
         nsenter.enter(record["pid"])
         pid = os.fork()
         if pid == 0:
-            _process(process, opts, chan, console_fd)
+            _process(process, opts, chan, console_fd, flt)
         chan.send("pid", str(pid))
         os._exit(0)
     except BaseException as e:  # noqa: BLE001 - reported to the runtime
@@ -206,7 +220,7 @@ def _preload(process) -> None:
         from runtime import console  # noqa: F401
 
 
-def _process(process, opts: ExecOptions, chan: Channel, console_fd: int) -> None:
+def _process(process, opts: ExecOptions, chan: Channel, console_fd: int, flt) -> None:
     from runtime import process as steps
     from runtime.kernel import RealKernel
 
@@ -218,6 +232,8 @@ def _process(process, opts: ExecOptions, chan: Channel, console_fd: int) -> None
             os.setsid()  # a new session, so that the pty can become its controlling terminal
             console.attach_terminal(k, process, console_fd)
         steps.apply_rlimits(k, process)
+        if flt is not None and not process.no_new_privileges:
+            flt.install(k)  # needs CAP_SYS_ADMIN without no_new_privs: before the caps go
         steps.set_identity(k, process)
         if process.user.umask is not None:
             os.umask(process.user.umask)
@@ -229,6 +245,8 @@ def _process(process, opts: ExecOptions, chan: Channel, console_fd: int) -> None
 
             os.sched_setaffinity(0, parse_cpu_list(affinity.final))
         k.mark_cloexec_from(3 + opts.preserve_fds)
+        if flt is not None and process.no_new_privileges:
+            flt.install(k)
         # The channel is close-on-exec: if execve works the runtime just sees it close.
         k.exec_when_started(-1, path, list(process.args), steps.exec_environment(process))
     except BaseException as e:  # noqa: BLE001
