@@ -188,6 +188,15 @@ class Manager:
         """Block until an OOM may have happened, or for `timeout` seconds."""
         time.sleep(timeout)
 
+    def oom_events(self, poll: float = 1.0):
+        """Yield the OOM-kill count once per new OOM kill, forever (the caller stops)."""
+        seen = self.oom_count()
+        while True:
+            self.wait_event(poll)
+            count = self.oom_count()
+            yield from range(seen + 1, count + 1)
+            seen = max(seen, count)
+
     def close(self) -> None:
         for fd in self._oom_fds:
             try:

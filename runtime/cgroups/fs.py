@@ -331,6 +331,34 @@ def make_dirs(top: str, leaf: str) -> list[str]:
     return made
 
 
+def parse_sub_cgroups(entries) -> dict[str, str]:
+    """`exec --cgroup` values: "PATH" (every controller) or "CTRL[,CTRL]:PATH" ->
+    {controller or "": path below the container's cgroup}."""
+    subs: dict[str, str] = {}
+    for entry in entries or ():
+        ctrls, sep, path = entry.partition(":")
+        names = ctrls.split(",") if sep else [""]
+        if not sep:
+            path = entry
+        for name in names:
+            if sep and not name:
+                raise PyruncError(f"invalid --cgroup argument: {entry} (empty <controller> prefix)")
+            if name in subs:
+                what = f"controller {name} given twice" if name else f"more than one <path> ({entry})"
+                raise PyruncError(f"invalid --cgroup argument(s): {what}")
+            subs[name] = path
+    return subs
+
+
+def sub_dir(leaf: str, sub: str) -> str:
+    """An existing cgroup below the container's (`exec --cgroup`)."""
+    inner = clean_path("/" + sub)
+    d = leaf + (inner if inner != "/" else "")
+    if not os.path.isdir(d):
+        raise PyruncError(f"--cgroup: {sub}: no such sub-cgroup of the container ({d})")
+    return d
+
+
 # -- freezing ---------------------------------------------------------------------------------
 
 def wait_for(check, timeout: float) -> bool:

@@ -121,8 +121,23 @@ class V1Manager(Manager):
                 and fs.read_or(freezer, "freezer.state").strip() == "FROZEN":
             raise PyruncError(f"/linux/cgroupsPath: the container's cgroup {freezer} is frozen")
 
-    def join(self, pid: int) -> None:
+    def join(self, pid: int, sub: list[str] | None = None) -> None:
+        """Put `pid` in the container's cgroup of every hierarchy; `sub` (exec --cgroup:
+        "PATH" or "CTRL[,CTRL]:PATH") picks existing sub-cgroups instead."""
+        subs = fs.parse_sub_cgroups(sub)
         for name, d in self.v1_dirs():
+            ctrls = self.controllers.get(name) or ([""] if name == UNIFIED else [])
+            path = next((subs[c] for c in ctrls if c in subs), None)
+            if path is None and name == "systemd":
+                path = subs.get("systemd")
+            if path is None:
+                path = subs.get("")
+            if path:
+                try:
+                    d = fs.sub_dir(d, path)
+                except PyruncError:
+                    if name != UNIFIED:  # the hybrid tree only places: its leaf will do
+                        raise
             try:
                 fs.write(d, "cgroup.procs", str(pid))
             except PyruncError as e:

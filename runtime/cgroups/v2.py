@@ -100,11 +100,19 @@ class V2Manager(Manager):
         if self.dir not in self.created and fs.read_or(self.dir, "cgroup.freeze").strip() == "1":
             raise PyruncError(f"/linux/cgroupsPath: the container's cgroup {self.dir} is frozen")
 
-    def join(self, pid: int) -> None:
+    def join(self, pid: int, sub: list[str] | None = None) -> None:
+        """Put `pid` in the container's cgroup; `sub` (exec --cgroup) names a sub-cgroup."""
+        d = self.dir
+        subs = fs.parse_sub_cgroups(sub)
+        if subs:
+            if set(subs) != {""}:
+                raise PyruncError("--cgroup: cgroup v2 has one hierarchy: give a sub-cgroup path "
+                                  "without controller names")
+            d = fs.sub_dir(self.dir, subs[""])
         try:
-            fs.write(self.dir, "cgroup.procs", str(pid))
+            fs.write(d, "cgroup.procs", str(pid))
         except PyruncError as e:
-            raise PyruncError(f"/linux/cgroupsPath: join {self.dir}: {str(e).split(': ', 1)[1]}") from None
+            raise PyruncError(f"/linux/cgroupsPath: join {d}: {str(e).split(': ', 1)[1]}") from None
 
     def need(self, controller: str, field: str) -> str:
         if controller not in fs.read_or(self.dir, "cgroup.controllers").split():

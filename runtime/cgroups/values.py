@@ -1,8 +1,6 @@
 """linux.resources values: typed reads that name the JSON pointer, v1 -> v2 conversions, and
 the device rules (with the defaults every container gets, as runc gives them)."""
 
-import math
-
 from runtime.errors import PyruncError
 
 BASE = "/linux/resources"
@@ -79,6 +77,8 @@ def cpu_shares_to_weight(shares: int) -> int:
         return 1
     if shares >= 262144:
         return 10000
+    import math
+
     x = math.log2(shares)
     return min(10000, math.ceil(10 ** ((x * x + 125 * x) / 612.0 - 7.0 / 34.0)))
 
