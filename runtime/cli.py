@@ -38,6 +38,12 @@ COMMANDS = {
     "delete": ({"force": ("force", "bool"), "f": ("force", "bool")}, ["container-id"],
                "delete any resources held by the container often used with detached container"),
     "features": ({}, [], "show the enabled features"),
+    "pause": ({}, ["container-id"], "pause suspends all processes inside the container"),
+    "resume": ({}, ["container-id"], "resumes all processes that have been previously paused"),
+    "update": ("cgroup_cmds.UPDATE_FLAGS", ["container-id"], "update container resource constraints"),
+    "events": ("cgroup_cmds.EVENTS_FLAGS", ["container-id"], "display container events such as OOM "
+               "notifications, cpu, memory, and IO usage statistics"),
+    "ps": ("cgroup_cmds.PS_FLAGS", ["container-id"], "ps displays the processes running inside a container"),
     "exec": ({
         "process": ("process", "str"), "p": ("process", "str"), "tty": ("tty", "bool"), "t": ("tty", "bool"),
         "console-socket": ("console_socket", "str"), "cwd": ("cwd", "str"),
@@ -124,7 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         return fail(UsageError(f"No help topic for '{command}'"))
     try:
-        flags, positional = parse_flags(args, COMMANDS[command][0], command)
+        table = COMMANDS[command][0]
+        if isinstance(table, str):  # flags defined by the operation's module, loaded on use
+            from runtime.ops import cgroup_cmds
+
+            table = getattr(cgroup_cmds, table.split(".", 1)[1])
+        flags, positional = parse_flags(args, table, command)
         if gflags.get("systemd_cgroup"):
             raise PyruncError("--systemd-cgroup is not supported yet: systemd is not this host's init "
                               "and pyrunc has no systemd cgroup driver (use the cgroupfs manager)")
@@ -195,6 +206,8 @@ def dispatch(command: str, flags: dict, positional: list[str], root: str) -> int
         delete(store, cid, flags.get("force", False))
     elif command in ("create", "run"):
         return create_or_run(command, store, cid, flags)
+    elif command in ("pause", "resume", "update", "events", "ps"):
+        return cgroup_command(command, store, cid, flags, positional)
     elif command == "exec":
         from runtime.ops.exec_cmd import ExecOptions, exec_process
 
@@ -204,7 +217,25 @@ def dispatch(command: str, flags: dict, positional: list[str], root: str) -> int
             user=flags.get("user"), additional_gids=flags.get("additional_gids", ()),
             caps=flags.get("cap", ()), no_new_privs=flags.get("no_new_privs", False),
             detach=flags.get("detach", False), pid_file=flags.get("pid_file"),
-            preserve_fds=flags.get("preserve_fds", 0), ignore_paused=flags.get("ignore_paused", False)))
+            preserve_fds=flags.get("preserve_fds", 0), ignore_paused=flags.get("ignore_paused", False),
+            cgroup=flags.get("cgroup", ())))
+    return 0
+
+
+def cgroup_command(command: str, store, cid: str, flags: dict, positional: list[str]) -> int:
+    from runtime.ops import cgroup_cmds
+
+    if command == "pause":
+        cgroup_cmds.pause(store, cid)
+    elif command == "resume":
+        cgroup_cmds.resume(store, cid)
+    elif command == "update":
+        cgroup_cmds.update(store, cid, cgroup_cmds.parse_update(flags))
+    elif command == "events":
+        cgroup_cmds.events(store, cid, flags.get("stats", False),
+                           cgroup_cmds.parse_duration(flags.get("interval", "5s")))
+    else:
+        cgroup_cmds.ps(store, cid, flags.get("format", "table"), positional[1:])
     return 0
 
 

@@ -36,7 +36,8 @@ class InitConfig:
         self.preserve_fds = preserve_fds
         self.console_fd = console_fd
         self.ns = namespaces.NamespacePlan(spec.linux.namespaces if spec.linux else [])
-        self.cgroup_dirs: list[tuple[str, str]] = []
+        self.cgroup_dirs: list[tuple[str, str]] = []  # v1: (hierarchy, the container's dir)
+        self.cgroup_v2_dir: str | None = None
         self.fifo_fd = -1
         self.caller_umask = 0o022
         self.idmap_fds: dict[int, int] = {}  # mount index -> user namespace fd (runtime.idmap)
@@ -75,11 +76,8 @@ def stage1(kernel, cfg: InitConfig, chan, fork=os.fork) -> int:
         if any(m.container_id == 0 for m in cfg.spec.linux.uid_mappings):
             kernel.setresgid(0)
             kernel.setresuid(0)
-    if any(m.type == "cgroup" for m in cfg.spec.mounts):
-        from runtime import cgroupfs
-
-        cfg.cgroup_dirs = cgroupfs.own_v1_dirs()
-    flags = ns.new_flags(exclude=("user",))
+    # The cgroup namespace waits until the init is in its cgroup (see init()).
+    flags = ns.new_flags(exclude=("user", "cgroup"))
     if flags:
         with kernel.because("/linux/namespaces"):
             kernel.unshare(flags)
@@ -109,6 +107,7 @@ def init(kernel, cfg: InitConfig, chan) -> None:
     attributes.apply_process_attributes(kernel, spec)
     attributes.apply_lsm_labels(kernel, spec)
     setup_rootfs(kernel, cfg, chan)
+    enter_cgroup(kernel, cfg, chan)
     identity(kernel, cfg, chan)
     with kernel.because("/process/args"):
         path = kernel.find_executable(proc.args[0], proc.env)
@@ -119,6 +118,19 @@ def init(kernel, cfg: InitConfig, chan) -> None:
     kernel.exec_when_started(cfg.fifo_fd, path, list(proc.args), process.exec_environment(proc))
 
 
+def enter_cgroup(kernel, cfg: InitConfig, chan) -> None:
+    """The runtime moves the init into its cgroup only now, after the Python-heavy setup (its
+    memory stays charged to the runtime's cgroup, so a small memory limit is the process's
+    alone); then the cgroup namespace, while CAP_SYS_ADMIN is still held."""
+    if chan is not None:
+        chan.send("cgroup")
+        if chan.recv()[0] != "joined":
+            raise PyruncError("the runtime did not place the container in its cgroup")
+    if "cgroup" in cfg.ns.new:
+        with kernel.because("/linux/namespaces"):
+            kernel.unshare(cext.CLONE_NEWCGROUP)  # the container's cgroup becomes its root
+
+
 def setup_rootfs(kernel, cfg: InitConfig, chan=None) -> None:
     spec = cfg.spec
     own_mounts = cfg.ns.has("mount")
@@ -127,7 +139,7 @@ def setup_rootfs(kernel, cfg: InitConfig, chan=None) -> None:
         rootfs.unshare_parent_mount(kernel, cfg.rootfs)
         rootfs.bind_rootfs_to_itself(kernel, cfg.rootfs)
     root = Root(kernel, cfg.rootfs)
-    rootfs.apply_mounts(kernel, spec, root, cfg.bundle, cfg.cgroup_dirs, cfg.idmap_fds)
+    rootfs.apply_mounts(kernel, spec, root, cfg.bundle, (cfg.cgroup_dirs, cfg.cgroup_v2_dir), cfg.idmap_fds)
     if devices.needs_dev_setup(spec):
         devices.create_devices(kernel, root, spec, in_user_ns=cfg.ns.has("user"))
         devices.create_links(kernel, root)
@@ -240,7 +252,10 @@ def _kernel(proc: str, chan, tracing: bool):
         from runtime import fastjson
 
         def tracer(entry):
-            chan.send("trace", fastjson.dumps(entry))
+            try:
+                chan.send("trace", fastjson.dumps(entry))
+            except OSError:
+                pass  # after `ready` the runtime may be gone: the trace is not worth dying for
     return RealKernel(proc, tracer)
 
 

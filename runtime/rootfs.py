@@ -169,19 +169,23 @@ def finish_mount(kernel, m, root: Root, opts) -> None:
 
 
 def mount_cgroup(kernel, m, root: Root, opts, cgroup_dirs) -> None:
-    """cgroup2 where the host's /sys/fs/cgroup is cgroup2; else a tmpfs with one bind mount of
-    the container's own cgroup per mounted v1 hierarchy (cgroup v1 has no namespaced mount)."""
-    from runtime import cgroupfs
-
+    """The container's own cgroups, bind-mounted: on v2 its directory; on v1 (and hybrid) a
+    tmpfs with one bind per mounted hierarchy. Binds show the container only its subtree even
+    though its cgroup namespace comes later (after it joins its cgroup)."""
+    v1_dirs, v2_dir = cgroup_dirs if cgroup_dirs else ((), None)
     target = root.ensure(m.destination, "dir")
     try:
-        if cgroupfs.is_unified():
-            kernel.mount("cgroup2", target, "cgroup2", opts.flags, None)
-            return
-        kernel.mount("tmpfs", target, "tmpfs", opts.flags & ~MS.MS_RDONLY, "mode=755")
+        if v2_dir:
+            kernel.mount(v2_dir, target, None, MS.MS_BIND | MS.MS_REC)
+        else:
+            kernel.mount("tmpfs", target, "tmpfs", opts.flags & ~MS.MS_RDONLY, "mode=755")
     finally:
         kernel.close(target.fd)
-    for name, host_path in cgroup_dirs:
+    if v2_dir:
+        if opts.flags & ~MS.MS_REC:
+            remount(kernel, root, m.destination, opts.flags | MS.MS_BIND)
+        return
+    for name, host_path in v1_dirs:
         sub = root.ensure(f"{m.destination}/{name}", "dir")
         try:
             kernel.mount(host_path, sub, None, MS.MS_BIND | MS.MS_REC)

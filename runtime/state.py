@@ -100,8 +100,14 @@ class ContainerDir:
         os.rename(tmp, self.file(STATE_FILE))
 
     def status(self, record: dict) -> str:
+        """created, running, paused or stopped, from the live process (not from the record)."""
         if process_start_time(record["pid"]) != record.get("init_start_time"):
             return "stopped"
+        if record.get("cgroup"):
+            from runtime.cgroups import is_paused
+
+            if is_paused(record["cgroup"]):
+                return "paused"
         if os.path.exists(self.file(EXEC_FIFO)):
             return "created"
         return "running"

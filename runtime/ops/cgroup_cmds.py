@@ -32,13 +32,7 @@ PS_FLAGS = {"format": ("format", "str"), "f": ("format", "str")}
 
 def status_of(cdir: state.ContainerDir, record: dict) -> str:
     """created, running, paused or stopped (`state` and `list` can use this for "paused")."""
-    status = cdir.status(record)
-    if status in ("created", "running"):
-        from runtime.cgroups import is_paused
-
-        if is_paused(record.get("cgroup")):
-            return "paused"
-    return status
+    return cdir.status(record)  # the state store knows "paused" itself
 
 
 def manager_of(record: dict):

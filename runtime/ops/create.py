@@ -59,8 +59,13 @@ def create(store: state.StateStore, cid: str, opts: CreateOptions) -> dict:
     cdir = store.create(cid)
     started: list[int] = []  # stage-1 and init, once forked
     moved: list[tuple[str, str]] = []  # netDevices moved into the container
+    cgroup = None
     try:
-        record = _create_in(cdir, spec, cid, opts, started, moved)
+        from runtime.cgroups import manager_for
+
+        cgroup = manager_for(spec.linux, cid)
+        cgroup.create(spec.linux.resources)
+        record = _create_in(cdir, spec, cid, opts, started, moved, cgroup)
         if opts.pid_file:
             write_pid_file(opts.pid_file, record["pid"])
         return record
@@ -71,6 +76,8 @@ def create(store: state.StateStore, cid: str, opts: CreateOptions) -> dict:
             # The user's devices would die with a virtual container netns: give them back.
             netdevices.move_back(moved, f"/proc/{started[-1]}/ns/net")
         _undo(cdir, started)
+        if cgroup is not None:
+            _destroy_cgroup(cgroup)
         if not any(ns.type == "mount" for ns in spec.linux.namespaces):
             from runtime.rootfs import unmount_under
 
@@ -87,8 +94,15 @@ def create(store: state.StateStore, cid: str, opts: CreateOptions) -> dict:
         cdir.close()
 
 
+def _destroy_cgroup(cgroup) -> None:
+    try:
+        cgroup.destroy()
+    except PyruncError as e:
+        log.current.warning(f"removing the cgroup of a failed create: {e}")
+
+
 def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, started: list[int],
-               moved: list) -> dict:
+               moved: list, cgroup) -> dict:
     import cext
     from runtime.container_init import InitConfig, run_stage1
 
@@ -99,6 +113,8 @@ def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, st
         console_fd = connect_console_socket(opts.console_socket)
     cfg = InitConfig(spec, cid, opts.bundle, _rootfs_path(spec, opts.bundle), fifo, opts.no_pivot,
                      opts.no_new_keyring, opts.preserve_fds, console_fd)
+    cfg.cgroup_dirs = cgroup.v1_dirs()
+    cfg.cgroup_v2_dir = cgroup.v2_dir()
     if spec.linux.seccomp is not None:
         cfg.seccomp = compile_seccomp(spec.linux.seccomp)
     if any(m.uid_mappings or "idmap" in m.options or "ridmap" in m.options for m in spec.mounts):
@@ -120,7 +136,7 @@ def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, st
     theirs.close()
     started.append(stage1_pid)
     try:
-        init_pid = handshake(ours, spec, started, moved, cid, opts.bundle)
+        init_pid = handshake(ours, spec, started, moved, cid, opts.bundle, cgroup)
     finally:
         ours.close()
         if console_fd >= 0 and console_fd != opts.console_fd:
@@ -141,6 +157,7 @@ def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, st
         "hooks": spec.raw.get("hooks") or {},
         "process": spec.raw.get("process") or {},  # exec's defaults
         "host_mounts": not cfg.ns.has("mount"),  # mounts to undo at delete
+        "cgroup": cgroup.to_record(),
         "net_devices": moved,
         "namespaces": {ns.type: ns.path or f"/proc/{init_pid}/ns/{_proc_ns(ns.type)}"
                        for ns in spec.linux.namespaces},
@@ -178,7 +195,7 @@ def _proc_ns(kind: str) -> str:
     return PROC_NAMES[kind]
 
 
-def handshake(chan: Channel, spec, started: list[int], moved: list, cid: str, bundle: str) -> int:
+def handshake(chan: Channel, spec, started: list[int], moved: list, cid: str, bundle: str, cgroup) -> int:
     """Serve stage-1 and init until init is ready; returns init's pid.
 
     stage-1's `init <pid>` and the init's `ready` race each other on the pipe: wait for both."""
@@ -187,11 +204,16 @@ def handshake(chan: Channel, spec, started: list[int], moved: list, cid: str, bu
     init_pid = 0
     ready = False
     hooks_due = False
+    cgroup_due = False
     listener_fd = None
     while not (ready and init_pid):
         if listener_fd is not None and init_pid:
             forward_seccomp_listener(spec, init_pid, listener_fd, cid, bundle)
             listener_fd = None
+        if cgroup_due and init_pid:
+            cgroup.join(init_pid)  # asked for by the init once its setup is done
+            cgroup_due = False
+            chan.send("joined")
         if hooks_due and init_pid:
             run_create_hooks(spec, init_pid, cid, bundle)
             hooks_due = False
@@ -199,6 +221,8 @@ def handshake(chan: Channel, spec, started: list[int], moved: list, cid: str, bu
         kind, payload = chan.recv()
         if kind == "hooks":
             hooks_due = True
+        elif kind == "cgroup":
+            cgroup_due = True
         elif kind == "seccomp":
             listener_fd = int(payload)
         elif kind == "trace":

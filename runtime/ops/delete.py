@@ -34,6 +34,11 @@ def delete(store: state.StateStore, cid: str, force: bool = False) -> None:
         if status not in ("stopped", "created") and not force:
             raise PyruncError(f"cannot delete container {cid} that is not stopped: {status}")
         if status != "stopped":
+            if record.get("cgroup"):
+                # Everything in the cgroup, and a frozen one thawed so that SIGKILL lands.
+                from runtime.cgroups import manager_from_record
+
+                manager_from_record(record["cgroup"]).signal_all(signal.SIGKILL)
             kill_and_wait(record)
         destroy(cdir, record)
     finally:
@@ -60,6 +65,14 @@ def kill_and_wait(record: dict, timeout: float = 10.0) -> None:
 
 
 def destroy(cdir: state.ContainerDir, record: dict) -> None:
+    error = None
+    if record.get("cgroup"):
+        from runtime.cgroups import manager_from_record
+
+        try:
+            manager_from_record(record["cgroup"]).destroy()
+        except PyruncError as e:
+            error = e  # the state goes anyway, as with runc; the error is still reported
     if record.get("host_mounts"):
         from runtime.rootfs import unmount_under
 
@@ -67,6 +80,8 @@ def destroy(cdir: state.ContainerDir, record: dict) -> None:
     cdir.remove()
     if (record.get("hooks") or {}).get("poststop"):
         run_poststop_hooks(record)
+    if error is not None:
+        raise error
 
 
 def run_poststop_hooks(record: dict) -> None:

@@ -20,7 +20,7 @@ EXEC_FAILED = 255  # runc's status when the process could not be started
 class ExecOptions:
     def __init__(self, process_file=None, args=(), tty=False, console_socket=None, cwd=None, env=(),
                  user=None, additional_gids=(), caps=(), no_new_privs=False, detach=False,
-                 pid_file=None, preserve_fds=0, ignore_paused=False):
+                 pid_file=None, preserve_fds=0, ignore_paused=False, cgroup=()):
         self.process_file = process_file
         self.args = list(args)
         self.tty = tty
@@ -35,6 +35,7 @@ class ExecOptions:
         self.pid_file = pid_file
         self.preserve_fds = preserve_fds
         self.ignore_paused = ignore_paused
+        self.cgroup = list(cgroup)  # runc's --cgroup: sub-cgroups to join
 
 
 def build_process(record: dict, opts: ExecOptions):
@@ -133,6 +134,13 @@ def spawn(record: dict, process, opts: ExecOptions, flt=None) -> int:
         ours.close()
         _middle(record, process, opts, theirs, console_fd, flt)
     theirs.close()
+    if record.get("cgroup"):
+        # The middle joins before it forks the process: no moment outside the container's
+        # cgroup. The middle waits for this `go`.
+        from runtime.cgroups import manager_from_record
+
+        manager_from_record(record["cgroup"]).join(middle, opts.cgroup or None)
+    ours.send("go")
     if console_fd >= 0:
         os.close(console_fd)
         if proxy is not None:
@@ -194,6 +202,8 @@ def _middle(record: dict, process, opts: ExecOptions, chan: Channel, console_fd:
 
             os.sched_setaffinity(0, parse_cpu_list(affinity.initial))
         _preload(process)
+        if chan.recv()[0] != "go":
+            raise PyruncError("the runtime did not place the process in the container's cgroup")
         nsenter.enter(record["pid"])
         pid = os.fork()
         if pid == 0:

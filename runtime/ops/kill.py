@@ -29,14 +29,15 @@ def kill(store: state.StateStore, cid: str, sig: int, all_processes: bool = Fals
         record = cdir.read()
         if cdir.status(record) == "stopped":
             raise NotRunning()
-        pids = container_pids(record) if all_processes else [record["pid"]]
         signal_init(record, sig)
-        for pid in pids:
-            if pid != record["pid"]:
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
+        if record.get("cgroup") and (all_processes or sig == signal.SIGKILL):
+            from runtime.cgroups import manager_from_record
+
+            cgroup = manager_from_record(record["cgroup"])
+            if all_processes:
+                cgroup.signal_all(sig)
+            elif cdir.status(record) == "paused":
+                cgroup.thaw()  # a frozen init cannot die of its SIGKILL
     finally:
         cdir.close()
 
@@ -55,24 +56,3 @@ def signal_init(record: dict, sig: int) -> None:
         raise NotRunning() from None
     finally:
         os.close(pidfd)
-
-
-def container_pids(record: dict) -> list[int]:
-    """The init and its descendants (the cgroup drivers replace this with cgroup.procs)."""
-    children: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
-        children.setdefault(ppid, []).append(int(name))
-    found, todo = [], [record["pid"]]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
