@@ -108,10 +108,11 @@ def init(kernel, cfg: InitConfig, chan) -> None:
     attributes.apply_lsm_labels(kernel, spec)
     setup_rootfs(kernel, cfg, chan)
     enter_cgroup(kernel, cfg, chan)
+    # Before any seccomp filter is loaded: profiles (Docker's, runtime-tools') refuse close_range.
+    kernel.mark_cloexec_from(3 + cfg.preserve_fds)
     identity(kernel, cfg, chan)
     with kernel.because("/process/args"):
         path = kernel.find_executable(proc.args[0], proc.env)
-    kernel.mark_cloexec_from(3 + cfg.preserve_fds)
     if flt and proc.no_new_privileges:  # as late as possible (runtime/seccomp.py)
         flt.install(kernel, chan)
     chan.send("ready")

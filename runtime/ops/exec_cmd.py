@@ -242,6 +242,7 @@ def _process(process, opts: ExecOptions, chan: Channel, console_fd: int, flt) ->
             os.setsid()  # a new session, so that the pty can become its controlling terminal
             console.attach_terminal(k, process, console_fd)
         steps.apply_rlimits(k, process)
+        k.mark_cloexec_from(3 + opts.preserve_fds)  # before a filter that may refuse close_range
         if flt is not None and not process.no_new_privileges:
             flt.install(k)  # needs CAP_SYS_ADMIN without no_new_privs: before the caps go
         steps.set_identity(k, process)
@@ -254,7 +255,6 @@ def _process(process, opts: ExecOptions, chan: Channel, console_fd: int, flt) ->
             from runtime.attributes import parse_cpu_list
 
             os.sched_setaffinity(0, parse_cpu_list(affinity.final))
-        k.mark_cloexec_from(3 + opts.preserve_fds)
         if flt is not None and process.no_new_privileges:
             flt.install(k)
         # The channel is close-on-exec: if execve works the runtime just sees it close.
