@@ -18,6 +18,22 @@ class Manager:
 
     version = 0
 
+
+    # Files that are the same on v1 and v2.
+    def _cpuset(self, cpus, mems, ptr: str) -> None:
+        if cpus or mems:
+            d = self.need("cpuset", ptr)
+            if cpus:
+                fs.write(d, "cpuset.cpus", cpus, f"{ptr}/cpus")
+            if mems:
+                fs.write(d, "cpuset.mems", mems, f"{ptr}/mems")
+
+    def _pids(self, p: dict, ptr: str, updating: bool) -> None:
+        from runtime.cgroups.values import get_int, limit_text
+
+        limit = get_int(p, "limit", ptr)
+        if limit is not None:
+            fs.write(self.need("pids", ptr), "pids.max", limit_text(limit), f"{ptr}/limit")
     def __init__(self, cid: str, root: str, created: list[str] | None = None):
         self.id = cid
         self.root = root

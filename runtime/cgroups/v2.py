@@ -203,17 +203,7 @@ class V2Manager(Manager):
                 fs.write(d, "cpu.max.burst", str(burst), f"{ptr}/burst")
             if idle is not None:
                 fs.write(d, "cpu.idle", str(idle), f"{ptr}/idle")
-        if cpus or mems:
-            d = self.need("cpuset", ptr)
-            if cpus:
-                fs.write(d, "cpuset.cpus", cpus, f"{ptr}/cpus")
-            if mems:
-                fs.write(d, "cpuset.mems", mems, f"{ptr}/mems")
-
-    def _pids(self, p: dict, ptr: str, updating: bool) -> None:
-        limit = get_int(p, "limit", ptr)
-        if limit is not None:
-            fs.write(self.need("pids", ptr), "pids.max", limit_text(limit), f"{ptr}/limit")
+        self._cpuset(cpus, mems, ptr)
 
     def _blkio(self, b: dict, ptr: str, updating: bool) -> None:
         weight = get_int(b, "weight", ptr, 0)
