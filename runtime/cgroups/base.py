@@ -18,7 +18,6 @@ class Manager:
 
     version = 0
 
-
     # Files that are the same on v1 and v2.
     def _cpuset(self, cpus, mems, ptr: str) -> None:
         if cpus or mems:
