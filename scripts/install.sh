@@ -25,7 +25,7 @@ LINK=/usr/local/bin/pyrunc
 # time (GNU time): peak RSS of each runtime command in benchmarks/lifecycle.py;
 # podman, containerd: the engines the engine tests drive pyrunc with.
 PACKAGES=(busybox-static gcc libc6-dev libffi-dev python3-dev python3-venv libseccomp-dev
-          util-linux iproute2 runc crun time podman containerd)
+          util-linux iproute2 runc crun time podman containerd catatonit containernetworking-plugins iptables)
 
 export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1
