@@ -62,7 +62,14 @@ def apply_lsm_labels(kernel, spec) -> None:
     """process.apparmorProfile and process.selinuxLabel take effect at the next execve, so the
     init writes them now (its own /proc, before pivot_root). On a host without that LSM they
     are accepted and the trace says they were not applied."""
-    proc = spec.process
+    apply_process_labels(kernel, spec.process)
+    if spec.linux is not None and spec.linux.mount_label and not selinux_enabled():
+        with kernel.because("/linux/mountLabel"):
+            kernel.note("SELinux is not enabled on this host: mount label not applied")
+
+
+def apply_process_labels(kernel, proc) -> None:
+    """The container init's and exec's: both take effect at the next execve."""
     if proc.apparmor_profile:
         with kernel.because("/process/apparmorProfile"):
             if apparmor_enabled():
@@ -75,9 +82,6 @@ def apply_lsm_labels(kernel, spec) -> None:
                 kernel.write_file("/proc/thread-self/attr/exec", proc.selinux_label)
             else:
                 kernel.note("SELinux is not enabled on this host: label not applied")
-    if spec.linux is not None and spec.linux.mount_label and not selinux_enabled():
-        with kernel.because("/linux/mountLabel"):
-            kernel.note("SELinux is not enabled on this host: mount label not applied")
 
 
 def apply_scheduler(kernel, sched) -> None:

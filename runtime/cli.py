@@ -218,7 +218,8 @@ def dispatch(command: str, flags: dict, positional: list[str], root: str) -> int
             caps=flags.get("cap", ()), no_new_privs=flags.get("no_new_privs", False),
             detach=flags.get("detach", False), pid_file=flags.get("pid_file"),
             preserve_fds=flags.get("preserve_fds", 0), ignore_paused=flags.get("ignore_paused", False),
-            cgroup=flags.get("cgroup", ())))
+            cgroup=flags.get("cgroup", ()), apparmor=flags.get("apparmor"),
+            process_label=flags.get("process_label")))
     return 0
 
 

@@ -20,7 +20,8 @@ EXEC_FAILED = 255  # runc's status when the process could not be started
 class ExecOptions:
     def __init__(self, process_file=None, args=(), tty=False, console_socket=None, cwd=None, env=(),
                  user=None, additional_gids=(), caps=(), no_new_privs=False, detach=False,
-                 pid_file=None, preserve_fds=0, ignore_paused=False, cgroup=()):
+                 pid_file=None, preserve_fds=0, ignore_paused=False, cgroup=(), apparmor=None,
+                 process_label=None):
         self.process_file = process_file
         self.args = list(args)
         self.tty = tty
@@ -36,6 +37,8 @@ class ExecOptions:
         self.preserve_fds = preserve_fds
         self.ignore_paused = ignore_paused
         self.cgroup = list(cgroup)  # runc's --cgroup: sub-cgroups to join
+        self.apparmor = apparmor
+        self.process_label = process_label
 
 
 def build_process(record: dict, opts: ExecOptions):
@@ -68,6 +71,10 @@ def build_process(record: dict, opts: ExecOptions):
                 caps[kind] += [c for c in opts.caps if c not in caps[kind]]
         if opts.no_new_privs:
             base["noNewPrivileges"] = True
+        if opts.apparmor:
+            base["apparmorProfile"] = opts.apparmor
+        if opts.process_label:
+            base["selinuxLabel"] = opts.process_label
         return load_process(base)
     except ConfigError as e:
         raise PyruncError(str(e)) from None
@@ -93,7 +100,7 @@ def exec_process(store: state.StateStore, cid: str, opts: ExecOptions) -> int:
     if status == "stopped":
         raise PyruncError("cannot exec in a stopped container")
     if status == "paused" and not opts.ignore_paused:
-        raise PyruncError("cannot exec in a paused container (use --ignore-paused)")
+        raise PyruncError("cannot exec in a paused container (use --ignore-paused to override)")
     process = build_process(record, opts)
     if process.terminal and not opts.console_socket and opts.detach:
         raise PyruncError("cannot allocate a tty when detaching without --console-socket")
@@ -242,13 +249,17 @@ def _process(process, opts: ExecOptions, chan: Channel, console_fd: int, flt) ->
             os.setsid()  # a new session, so that the pty can become its controlling terminal
             console.attach_terminal(k, process, console_fd)
         steps.apply_rlimits(k, process)
+        from runtime.attributes import apply_process_labels
+
+        apply_process_labels(k, process)
         k.mark_cloexec_from(3 + opts.preserve_fds)  # before a filter that may refuse close_range
         if flt is not None and not process.no_new_privileges:
             flt.install(k)  # needs CAP_SYS_ADMIN without no_new_privs: before the caps go
         steps.set_identity(k, process)
         if process.user.umask is not None:
             os.umask(process.user.umask)
-        os.chdir(process.cwd)
+        with k.because("/process/cwd"):  # the error names the field and the directory
+            k.chdir(process.cwd)
         path = steps.find_executable(process.args[0], process.env)
         affinity = process.exec_cpu_affinity
         if affinity is not None and affinity.final:
