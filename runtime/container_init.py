@@ -167,6 +167,10 @@ def setup_rootfs(kernel, cfg: InitConfig, chan=None) -> None:
         from runtime import console
 
         console.setup_terminal(kernel, root, spec.process, cfg.console_fd)
+    with kernel.because("/process/cwd"):
+        # A missing working directory is made (as runc does; images often name one they lack),
+        # inside the root and before the root may turn read-only.
+        kernel.close(root.ensure(spec.process.cwd, "dir").fd)
     rootfs.mask_paths(kernel, root, spec)
     rootfs.readonly_paths(kernel, root, spec)
     root.close()
