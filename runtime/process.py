@@ -2,7 +2,6 @@
 
 import os
 
-import cext
 from runtime import capabilities
 from runtime.errors import PyruncError
 
@@ -118,5 +117,3 @@ def home_of(uid: int) -> str:
         pass
     return "/"
 
-
-__all__ = ["apply_rlimits", "set_identity", "find_executable", "cext"]

@@ -6,7 +6,7 @@ import os
 import cext
 from runtime import mountopts
 from runtime.errors import PyruncError
-from runtime.paths import Root, clean, parent_path
+from runtime.paths import Root, clean
 
 MS = cext
 
@@ -282,5 +282,3 @@ def readonly_paths(kernel, root: Root, spec) -> None:
                 kernel.close(target.fd)
             remount(kernel, root, path, MS.MS_BIND | MS.MS_RDONLY | MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC)
 
-
-__all__ = ["apply_mounts", "pivot", "parent_path"]
