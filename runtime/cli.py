@@ -38,6 +38,8 @@ COMMANDS = {
     "delete": ({"force": ("force", "bool"), "f": ("force", "bool")}, ["container-id"],
                "delete any resources held by the container often used with detached container"),
     "features": ({}, [], "show the enabled features"),
+    "explain": ({"bundle": ("bundle", "str"), "b": ("bundle", "str"), "format": ("format", "str")},
+                [], "print the steps create would take, without taking them"),
     "pause": ({}, ["container-id"], "pause suspends all processes inside the container"),
     "resume": ({}, ["container-id"], "resumes all processes that have been previously paused"),
     "update": ("cgroup_cmds.UPDATE_FLAGS", ["container-id"], "update container resource constraints"),
@@ -171,6 +173,11 @@ def dispatch(command: str, flags: dict, positional: list[str], root: str) -> int
         from runtime.ops.spec_cmd import write_spec
 
         write_spec(flags.get("bundle"), flags.get("rootless", False))
+        return 0
+    if command == "explain":
+        from runtime.ops.explain import explain
+
+        sys.stdout.write(explain(flags.get("bundle") or os.getcwd(), flags.get("format", "text")) + "\n")
         return 0
     if command == "features":
         from runtime.features import features_json

@@ -116,7 +116,8 @@ def init(kernel, cfg: InitConfig, chan) -> None:
     if flt and proc.no_new_privileges:  # as late as possible (runtime/seccomp.py)
         flt.install(kernel, chan)
     chan.send("ready")
-    kernel.exec_when_started(cfg.fifo_fd, path, list(proc.args), process.exec_environment(proc))
+    with kernel.because("/process/args"):
+        kernel.exec_when_started(cfg.fifo_fd, path, list(proc.args), process.exec_environment(proc))
 
 
 def enter_cgroup(kernel, cfg: InitConfig, chan) -> None:
