@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         gflags, rest = parse_flags(argv, GLOBAL_FLAGS, "global")
     except UsageError as e:
         return fail(e)
-    log.configure(gflags.get("log"), gflags.get("log_format", "text"), gflags.get("debug", False))
+    log.configure(gflags.get("log"), gflags.get("log_format", "text"), gflags.get("debug", False),
+                  os.environ.get("PYRUNC_TRACE") or None)
     if gflags.get("log_format", "text") not in ("text", "json"):
         return fail(UsageError(f"invalid log format {gflags['log_format']!r}: use text or json"))
     if gflags.get("version"):

@@ -51,8 +51,9 @@ def error_text(exc: BaseException, kernel) -> str:
     if isinstance(exc, SetupError):
         return str(exc)
     text = str(exc) or type(exc).__name__
-    if isinstance(exc, PyruncError) and kernel.field and not text.startswith("/"):
-        return f"{kernel.field}: {text}"
+    field = getattr(exc, "field", None) or kernel.field
+    if isinstance(exc, PyruncError) and field and not text.startswith("/"):
+        return f"{field}: {text}"
     if not isinstance(exc, (PyruncError, OSError)):
         return f"internal error in the container init: {type(exc).__name__}: {text}"
     return text

@@ -120,8 +120,15 @@ class _Field:
         self.saved = self.kernel.field
         self.kernel.field = self.field
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         self.kernel.field = self.saved
+        # The innermost field an error passed through names it (the `with` is gone by the
+        # time the error is reported).
+        if exc is not None and self.field and getattr(exc, "field", None) is None:
+            try:
+                exc.field = self.field
+            except AttributeError:
+                pass
 
 
 def errno_name(num: int | None) -> str:

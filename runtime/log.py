@@ -32,9 +32,13 @@ def _json_line(level: str, msg: str, when: str) -> str:
 
 
 class Logger:
-    def __init__(self, path: str | None = None, fmt: str = "text", debug: bool = False):
+    def __init__(self, path: str | None = None, fmt: str = "text", debug: bool = False,
+                 trace_path: str | None = None):
         self.path = path
         self.fmt = fmt
+        # PYRUNC_TRACE=FILE: every kernel step as a JSON line, for engines that pass no flags.
+        self.trace_path = trace_path
+        self.steps: dict[str, list[int]] = {}  # step name -> [count, total us], for the summary
         # podman reads a JSON log file as one document unless in debug mode: there, only the
         # error line may be written. Elsewhere warnings (a failed poststop hook) are shown.
         quiet = _LEVELS["error"] if fmt == "json" else _LEVELS["warning"]
@@ -47,6 +51,33 @@ class Logger:
 
     def enabled(self, level: str) -> bool:
         return _LEVELS[level] >= self.threshold
+
+    @property
+    def tracing(self) -> bool:
+        return bool(self.trace_path) or self.enabled("debug")
+
+    def trace(self, entry: dict, line: str) -> None:
+        """One executed step: to the trace file as JSON, to the log as a debug line."""
+        if self.trace_path:
+            fd = os.open(self.trace_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                os.write(fd, (line.rstrip("}") + f',"time":"{_now()}"}}\n').encode())
+            finally:
+                os.close(fd)
+        name = entry["step"].partition("(")[0]
+        count_total = self.steps.setdefault(name, [0, 0])
+        count_total[0] += 1
+        count_total[1] += entry.get("us", 0)
+        if self.enabled("debug"):
+            result = f" = {entry['result']}" if "result" in entry else ""
+            result = f" -> {entry['error']}" if "error" in entry else result
+            field = f"  <- {entry['field']}" if entry.get("field") else ""
+            self.debug(f"{entry['proc']}: {entry['step']}{result} ({entry['us']} us){field}")
+
+    def step_summary(self, top: int = 6) -> str:
+        """Where the traced time went, costliest step kinds first."""
+        ranked = sorted(self.steps.items(), key=lambda kv: kv[1][1], reverse=True)[:top]
+        return "step time: " + ", ".join(f"{name} x{n} {us / 1000:.1f} ms" for name, (n, us) in ranked)
 
     def format(self, level: str, msg: str) -> str:
         when = _now()
@@ -83,7 +114,7 @@ class Logger:
 current = Logger()
 
 
-def configure(path: str | None, fmt: str, debug: bool) -> Logger:
+def configure(path: str | None, fmt: str, debug: bool, trace_path: str | None = None) -> Logger:
     global current
-    current = Logger(path, fmt, debug)
+    current = Logger(path, fmt, debug, trace_path)
     return current

@@ -125,7 +125,7 @@ def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, st
     # reap it if create fails (this host's PID 1 is slow to reap orphans).
     cext.prctl(PR_SET_CHILD_SUBREAPER, 1)
     ours, theirs = Channel.pair()
-    tracing = log.current.enabled("debug")
+    tracing = log.current.tracing
     stage1_pid = os.fork()
     if stage1_pid == 0:
         ours.close()
@@ -143,6 +143,8 @@ def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, st
             os.close(console_fd)
         for fd in cfg.idmap_fds.values():
             os.close(fd)
+        if log.current.steps:
+            log.current.debug(log.current.step_summary())
     _reap(stage1_pid)
     record = {
         "ociVersion": spec.oci_version,
@@ -279,21 +281,17 @@ def run_create_hooks(spec, init_pid: int, cid: str, bundle: str) -> None:
 def log_trace(payload: str) -> None:
     from runtime import fastjson
 
-    entry = fastjson.loads(payload)
-    result = f" = {entry['result']}" if "result" in entry else ""
-    result = f" -> {entry['error']}" if "error" in entry else result
-    field = f"  <- {entry['field']}" if entry.get("field") else ""
-    log.current.debug(f"{entry['proc']}: {entry['step']}{result} ({entry['us']} us){field}")
+    log.current.trace(fastjson.loads(payload), payload)
 
 
 def _tracer():
-    if not log.current.enabled("debug"):
+    if not log.current.tracing:
         return None
 
     def trace(entry):
         from runtime import fastjson
 
-        log_trace(fastjson.dumps(entry))
+        log.current.trace(entry, fastjson.dumps(entry))
     return trace
 
 
