@@ -5,7 +5,14 @@ replaced by an entry in `steps`, so unit tests can check the plan without root, 
 `pyrunc explain` can print it without touching the host.
 """
 
+import errno
+import os
+
 from runtime.kernel import InRoot, RealKernel
+
+
+def _host_kernel_path(path) -> bool:
+    return isinstance(path, str) and path.startswith(("/proc/", "/sys/"))
 
 
 class Step:
@@ -39,6 +46,10 @@ class RecordingKernel(RealKernel):
     def _step(self, name, fn, args, shown=None):
         shown = args if shown is None else shown
         shown = tuple(a.display if isinstance(a, InRoot) else a for a in shown)
+        if name == "openat2" and _host_kernel_path(shown[0]) and not os.path.exists(shown[0]):
+            # The container's /proc and /sys are the host kernel's: what this host lacks
+            # (a masked path like /proc/kcore) is skipped by the real run, and so here.
+            raise self._error(name, shown, OSError(errno.ENOENT, os.strerror(errno.ENOENT)))
         self.steps.append(Step(self.proc, name, shown, self.field))
         if name in ("open", "openat2", "open_tree"):
             self._next_fd += 1
@@ -58,7 +69,10 @@ class RecordingKernel(RealKernel):
         pass
 
     def kind_of(self, path) -> str | None:
-        return self.files.get(getattr(path, "display", str(path)), "dir")
+        shown = getattr(path, "display", str(path))
+        if _host_kernel_path(shown):
+            return "dir" if os.path.isdir(shown) else ("file" if os.path.exists(shown) else None)
+        return self.files.get(shown, "dir")
 
     def exists_at(self, dir_fd: int, name: str) -> bool:
         return False
