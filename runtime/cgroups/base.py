@@ -18,6 +18,28 @@ class Manager:
 
     version = 0
 
+    HUGETLB_LIMIT = ""  # the file suffix: v1 hugetlb.<size>.limit_in_bytes, v2 hugetlb.<size>.max
+
+    def _hugetlb(self, pages: list, ptr: str) -> None:
+        from runtime.cgroups.values import check_page_size, get_int
+
+        d = self.need("hugetlb", ptr)
+        for i, entry in enumerate(pages):
+            p = f"{ptr}/{i}"
+            if not isinstance(entry, dict):
+                raise PyruncError(f"{p}: must be an object")
+            size = check_page_size(entry.get("pageSize"), p)
+            limit = get_int(entry, "limit", p, 0)
+            if limit is None:
+                raise PyruncError(f"{p}/limit: is required")
+            name = f"hugetlb.{size}.{self.HUGETLB_LIMIT}"
+            if not fs.exists(d, name):
+                raise PyruncError(f"{p}/pageSize: huge page size {size} is not supported here (no {name})")
+            fs.write(d, name, str(limit), f"{p}/limit")
+            reserved = f"hugetlb.{size}.rsvd.{self.HUGETLB_LIMIT}"
+            if fs.exists(d, reserved):
+                fs.write(d, reserved, str(limit), f"{p}/limit")
+
     # Files that are the same on v1 and v2.
     def _cpuset(self, cpus, mems, ptr: str) -> None:
         if cpus or mems:

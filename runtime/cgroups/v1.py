@@ -8,7 +8,6 @@ from runtime import log
 from runtime.cgroups import fs
 from runtime.cgroups.base import Manager, poll_fd
 from runtime.cgroups.values import (
-    check_page_size,
     get_bool,
     get_int,
     get_list,
@@ -21,6 +20,7 @@ UNIFIED = "unified"
 
 
 class V1Manager(Manager):
+    HUGETLB_LIMIT = "limit_in_bytes"
     version = 1
 
     def __init__(self, cid: str, root: str, dirs: dict[str, str], controllers: dict[str, list[str]],
@@ -283,24 +283,6 @@ class V1Manager(Manager):
                 if rate is None:
                     raise PyruncError(f"{p}/rate: is required")
                 fs.write(d, files[key], f"{_major_minor(entry, p)} {rate}", p)
-
-    def _hugetlb(self, pages: list, ptr: str) -> None:
-        d = self.need("hugetlb", ptr)
-        for i, entry in enumerate(pages):
-            p = f"{ptr}/{i}"
-            if not isinstance(entry, dict):
-                raise PyruncError(f"{p}: must be an object")
-            size = check_page_size(entry.get("pageSize"), p)
-            limit = get_int(entry, "limit", p, 0)
-            if limit is None:
-                raise PyruncError(f"{p}/limit: is required")
-            name = f"hugetlb.{size}.limit_in_bytes"
-            if not fs.exists(d, name):
-                raise PyruncError(f"{p}/pageSize: huge page size {size} is not supported here (no {name})")
-            fs.write(d, name, str(limit), f"{p}/limit")
-            rsvd = f"hugetlb.{size}.rsvd.limit_in_bytes"
-            if fs.exists(d, rsvd):
-                fs.write(d, rsvd, str(limit), f"{p}/limit")
 
     def _network(self, n: dict, ptr: str, updating: bool) -> None:
         class_id = get_int(n, "classID", ptr, 0)

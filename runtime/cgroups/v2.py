@@ -8,7 +8,6 @@ from runtime.cgroups.base import Manager, poll_fd
 from runtime.cgroups.v1 import _major_minor, rdma_line
 from runtime.cgroups.values import (
     blkio_weight_to_io_weight,
-    check_page_size,
     cpu_shares_to_weight,
     get_bool,
     get_int,
@@ -35,6 +34,7 @@ def freeze_dir(d: str, frozen: bool, timeout: float = 2.0) -> None:
 
 
 class V2Manager(Manager):
+    HUGETLB_LIMIT = "max"
     version = 2
 
     def __init__(self, cid: str, root: str, directory: str, created: list[str] | None = None):
@@ -243,23 +243,6 @@ class V2Manager(Manager):
                 if rate is None:
                     raise PyruncError(f"{p}/rate: is required")
                 fs.write(d, "io.max", f"{_major_minor(entry, p)} {keys[key]}={rate if rate else 'max'}", p)
-
-    def _hugetlb(self, pages: list, ptr: str) -> None:
-        d = self.need("hugetlb", ptr)
-        for i, entry in enumerate(pages):
-            p = f"{ptr}/{i}"
-            if not isinstance(entry, dict):
-                raise PyruncError(f"{p}: must be an object")
-            size = check_page_size(entry.get("pageSize"), p)
-            limit = get_int(entry, "limit", p, 0)
-            if limit is None:
-                raise PyruncError(f"{p}/limit: is required")
-            name = f"hugetlb.{size}.max"
-            if not fs.exists(d, name):
-                raise PyruncError(f"{p}/pageSize: huge page size {size} is not supported here (no {name})")
-            fs.write(d, name, str(limit), f"{p}/limit")
-            if fs.exists(d, f"hugetlb.{size}.rsvd.max"):
-                fs.write(d, f"hugetlb.{size}.rsvd.max", str(limit), f"{p}/limit")
 
     def _network(self, n: dict, ptr: str, updating: bool) -> None:
         if n.get("classID") is not None or n.get("priorities"):
