@@ -220,6 +220,7 @@ class Podman:
                 notes.append(res.describe())
             shutil.rmtree(Path("/var/lib/cni/networks") / self.network, ignore_errors=True)
         self("rmi", "--all", "--force", timeout=60)
+        _remove_libpod_parent()
         # no `podman system reset`: the private directories go as a whole
         _umount_under(self.base)
         if not KEEP:
@@ -227,6 +228,27 @@ class Podman:
             if skipped:
                 notes.append("could not remove (other filesystem): " + ", ".join(skipped))
         return notes
+
+
+# podman's cgroupfs manager puts containers under `libpod_parent` in every hierarchy and never
+# removes it: the tests remove the ones that were not there before them (once empty).
+_LIBPOD_PARENTS_BEFORE = {str(p) for p in Path("/sys/fs/cgroup").glob("*/libpod_parent")}
+
+
+def _remove_libpod_parent() -> None:
+    for parent in Path("/sys/fs/cgroup").glob("*/libpod_parent"):
+        if str(parent) in _LIBPOD_PARENTS_BEFORE:
+            continue
+        for sub in sorted(parent.rglob("*"), key=lambda p: len(str(p)), reverse=True):
+            if sub.is_dir():
+                try:
+                    sub.rmdir()
+                except OSError:
+                    pass  # still in use (another worker's container), or not ours to remove
+        try:
+            parent.rmdir()
+        except OSError:
+            pass
 
 
 def _used_ipv4_networks() -> list[ipaddress.IPv4Network]:
