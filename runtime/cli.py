@@ -167,9 +167,10 @@ def _need(positional: list[str], count: int, command: str, names: str) -> None:
 
 
 def dispatch(command: str, flags: dict, positional: list[str], root: str) -> int:
-    from runtime.state import StateStore
+    from runtime.api import Runtime
 
-    store = StateStore(root)
+    api = Runtime(root)
+    store = api.store
     if command == "spec":
         from runtime.ops.spec_cmd import write_spec
 
@@ -196,24 +197,17 @@ def dispatch(command: str, flags: dict, positional: list[str], root: str) -> int
     _need(positional, 1, command, "a container id")
     cid = positional[0]
     if command == "state":
-        from runtime.ops.state_cmd import state_json
+        from runtime import fastjson
 
-        sys.stdout.write(state_json(store, cid) + "\n")
+        sys.stdout.write(fastjson.dumps(api.state_document(cid), indent=2) + "\n")
     elif command == "start":
-        from runtime.ops.start import start
-
-        start(store, cid)
+        api.start(cid)
     elif command == "kill":
-        from runtime.ops.kill import kill, parse_signal
-
-        kill(store, cid, parse_signal(positional[1] if len(positional) > 1 else "SIGTERM"),
-             flags.get("all", False))
+        api.kill(cid, positional[1] if len(positional) > 1 else "SIGTERM", flags.get("all", False))
     elif command == "delete":
-        from runtime.ops.delete import delete
-
-        delete(store, cid, flags.get("force", False))
+        api.delete(cid, flags.get("force", False))
     elif command in ("create", "run"):
-        return create_or_run(command, store, cid, flags)
+        return create_or_run(command, api, cid, flags)
     elif command in ("pause", "resume", "update", "events", "ps"):
         return cgroup_command(command, store, cid, flags, positional)
     elif command == "exec":
@@ -248,21 +242,23 @@ def cgroup_command(command: str, store, cid: str, flags: dict, positional: list[
     return 0
 
 
-def create_or_run(command: str, store, cid: str, flags: dict) -> int:
-    from runtime.ops.create import CreateOptions, create
+def create_or_run(command: str, api, cid: str, flags: dict) -> int:
+    bundle = flags.get("bundle") or os.getcwd()
+    if command == "create":
+        api.create(cid, bundle, pid_file=flags.get("pid_file"), console_socket=flags.get("console_socket"),
+                   no_pivot=flags.get("no_pivot", False), no_new_keyring=flags.get("no_new_keyring", False),
+                   preserve_fds=flags.get("preserve_fds", 0))
+        return 0
+    from runtime.ops.create import CreateOptions
+    from runtime.ops.run import run
 
     opts = CreateOptions(
-        bundle=flags.get("bundle"), pid_file=flags.get("pid_file"),
+        bundle=bundle, pid_file=flags.get("pid_file"),
         console_socket=flags.get("console_socket"), no_pivot=flags.get("no_pivot", False),
         no_new_keyring=flags.get("no_new_keyring", False), preserve_fds=flags.get("preserve_fds", 0),
     )
-    if command == "create":
-        create(store, cid, opts)
-        return 0
-    from runtime.ops.run import run
-
     sys.stdout.flush()
-    return run(store, cid, opts, flags.get("detach", False), flags.get("keep", False))
+    return run(api.store, cid, opts, flags.get("detach", False), flags.get("keep", False))
 
 
 if __name__ == "__main__":

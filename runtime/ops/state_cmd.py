@@ -1,6 +1,6 @@
 """`state`: the runtime-spec state document of one container."""
 
-from runtime import fastjson, state
+from runtime import state
 
 
 def oci_state(cdir: state.ContainerDir, record: dict) -> dict:
@@ -18,11 +18,3 @@ def oci_state(cdir: state.ContainerDir, record: dict) -> dict:
     if record.get("annotations"):
         doc["annotations"] = record["annotations"]
     return doc
-
-
-def state_json(store: state.StateStore, cid: str) -> str:
-    cdir = store.open(cid)
-    try:
-        return fastjson.dumps(oci_state(cdir, cdir.read()), indent=2)
-    finally:
-        cdir.close()
