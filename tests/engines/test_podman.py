@@ -462,3 +462,26 @@ def test_bridge_network(podman, network):
     assert "hello-over-bridge" in res.stdout, res.describe()
     assert "gateway-ok" in res.stdout, res.describe()
     assert podman.ok("wait", "server").stdout.strip() == "0"
+
+
+# --------------------------------------------------------------------------- explain
+
+
+def test_explain_prints_the_plan_of_a_podman_generated_config(podman):
+    """`pyrunc explain` on the config.json podman wrote (after `podman init` mounted its root)."""
+    import subprocess
+
+    from conftest import resolve_runtime  # tests/conftest.py
+
+    binary = resolve_runtime()
+    if "pyrunc" not in subprocess.run([binary, "--version"], capture_output=True, text=True).stdout:
+        pytest.skip("explain is pyrunc's")
+    podman.ok("create", "--name", "explained", "--network", "none", "--memory", "64m", IMAGE, "true")
+    podman.ok("init", "explained")
+    bundle = Path(inspect(podman, "explained", "{{.OCIConfigPath}}")).parent
+    res = subprocess.run([binary, "explain", "-b", str(bundle)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "pivot_root" in res.stdout and "<- /root/path" in res.stdout
+    assert "/linux/seccomp" in res.stdout  # podman's default profile
+    assert "memory" in res.stdout  # the cgroup the 64m limit goes to
+    podman.ok("rm", "-f", "explained")
