@@ -57,6 +57,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import safe_rmtree  # tests/conftest.py: never crosses into another filesystem
 
 BASE_DIR = Path(os.environ.get("PYRUNC_TEST_DIR", "/var/tmp/pyrunc-test")) / "containerd"
 IMAGE = "docker.io/pyrunc/busybox:test"
@@ -210,36 +211,6 @@ def unmount_under(top: str | os.PathLike) -> list[str]:
     for point in sorted(set(points), key=lambda p: p.count("/"), reverse=True):
         subprocess.run(["umount", "-l", point], capture_output=True, timeout=10)
     return points
-
-
-def remove_tree(top: str | os.PathLike) -> list[str]:
-    """Remove a tree without entering another filesystem (a mount left behind is kept and
-    returned, never emptied)."""
-    top = os.fspath(top)
-    refused: list[str] = []
-    try:
-        dev = os.lstat(top).st_dev
-    except FileNotFoundError:
-        return refused
-
-    def rm(path: str) -> bool:
-        st = os.lstat(path)
-        if not stat.S_ISDIR(st.st_mode):
-            os.unlink(path)
-            return True
-        if st.st_dev != dev:
-            refused.append(path)
-            return False
-        empty = True
-        for entry in os.scandir(path):
-            with contextlib.suppress(FileNotFoundError):
-                empty = rm(entry.path) and empty
-        if empty:
-            os.rmdir(path)
-        return empty
-
-    rm(top)
-    return refused
 
 
 def cgroup_mounts() -> list[str]:
@@ -450,8 +421,8 @@ disabled_plugins = [{disabled}]
             entries = os.listdir(self.runtime_root)
             if entries:
                 notes.append(f"runtime state left in {self.runtime_root}: {entries}")
-            remove_tree(self.runtime_root)
-        refused = remove_tree(self.dir)
+            safe_rmtree(self.runtime_root)
+        refused = safe_rmtree(self.dir)
         if refused:
             notes.append("could not remove (other filesystem): " + ", ".join(refused))
         return notes
@@ -594,7 +565,7 @@ class Session:
                 subprocess.run([self.d.runtime, "--root", str(self.d.runtime_root), "delete", "--force",
                                 cid], capture_output=True, timeout=10, stdin=subprocess.DEVNULL)
                 if state_dir.exists():
-                    remove_tree(state_dir)
+                    safe_rmtree(state_dir)
             cgroups = cgroup_dirs(f"{self.d.namespace}/{cid}")
             if cgroups:
                 problems.append(f"cgroups left: {', '.join(cgroups)}")
