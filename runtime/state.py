@@ -100,7 +100,12 @@ class ContainerDir:
         os.rename(tmp, self.file(STATE_FILE))
 
     def status(self, record: dict) -> str:
-        """created, running, paused or stopped, from the live process (not from the record)."""
+        """created, running, paused or stopped, from the live process (not from the record);
+        creating while a `create` is under way or was killed midway (runtime.ops.create)."""
+        if record.get("creating"):
+            alive = any(started is not None and process_start_time(pid) == started
+                        for pid, started in record["pids"])
+            return "creating" if alive else "stopped"
         if process_start_time(record["pid"]) != record.get("init_start_time"):
             return "stopped"
         if record.get("cgroup"):

@@ -21,9 +21,15 @@ class Channel:
         down_r, down_w = os.pipe2(os.O_CLOEXEC)
         return cls(up_r, down_w), cls(down_r, up_w)
 
-    def send(self, kind: str, payload: str = "") -> None:
+    def send(self, kind: str, payload: str = "") -> bool:
+        """False when the other side is gone (the runtime was killed): the caller's next
+        `recv` sees the end of the pipe and gives up quietly."""
         line = f"{kind} {payload}".replace("\n", "\\n")[:4000] + "\n"
-        os.write(self.wfd, line.encode("utf-8", "replace"))
+        try:
+            os.write(self.wfd, line.encode("utf-8", "replace"))
+        except BrokenPipeError:
+            return False
+        return True
 
     def recv(self) -> tuple[str, str]:
         """The next message; ('eof', '') when every writer has closed its end."""

@@ -2,7 +2,7 @@
 
 import os
 
-from runtime import log, state
+from runtime import faults, log, state
 from runtime.errors import PyruncError
 from runtime.sync import Channel
 
@@ -57,6 +57,7 @@ def create(store: state.StateStore, cid: str, opts: CreateOptions) -> dict:
     for warning in spec.warnings:
         log.current.warning(f"config.json: {warning.pointer}: {warning.message}")
     cdir = store.create(cid)
+    faults.point("create: state directory made")
     started: list[int] = []  # stage-1 and init, once forked
     moved: list[tuple[str, str]] = []  # netDevices moved into the container
     cgroup = None
@@ -64,10 +65,19 @@ def create(store: state.StateStore, cid: str, opts: CreateOptions) -> dict:
         from runtime.cgroups import manager_for
 
         cgroup = manager_for(spec.linux, cid)
+        # Recorded before it exists: a create killed while making it leaves a trail to clean.
+        provisional = Provisional(cdir, spec, cid, opts.bundle, cgroup)
+        provisional.save()
+        faults.point("create: provisional state written")
         cgroup.create(spec.linux.resources)
-        record = _create_in(cdir, spec, cid, opts, started, moved, cgroup)
+        provisional.record["cgroup"] = cgroup.to_record()  # now with the directories it made
+        provisional.save()
+        faults.point("create: cgroup made")
+        record = _create_in(cdir, spec, cid, opts, started, moved, cgroup, provisional)
+        faults.point("create: state written")
         if opts.pid_file:
             write_pid_file(opts.pid_file, record["pid"])
+            faults.point("create: pid file written")
         return record
     except BaseException:
         if moved:
@@ -94,6 +104,42 @@ def create(store: state.StateStore, cid: str, opts: CreateOptions) -> dict:
         cdir.close()
 
 
+class Provisional:
+    """The state record of a container still being created.
+
+    pyrunc may be killed at any step of `create` (an engine's timeout, the OOM killer). What it
+    made so far must stay findable, so `delete --force` can undo it: the record names the
+    cgroup, the rootfs and every process forked, and is saved again as each one appears. It
+    is `creating` while one of those processes lives, `stopped` after (runtime.state).
+    """
+
+    def __init__(self, cdir: state.ContainerDir, spec, cid: str, bundle: str, cgroup):
+        self.cdir = cdir
+        self.record = {
+            "ociVersion": spec.oci_version,
+            "id": cid,
+            "creating": True,
+            "pid": 0,
+            "pids": [],  # [pid, start time] of stage-1 and init
+            "bundle": bundle,
+            "rootfs": _rootfs_path(spec, bundle),
+            "created": state.rfc3339_now(),
+            "owner": "",
+            "annotations": spec.annotations,
+            "hooks": spec.raw.get("hooks") or {},
+            "host_mounts": not any(ns.type == "mount" for ns in spec.linux.namespaces),
+            "cgroup": cgroup.to_record(),
+        }
+
+    def save(self) -> None:
+        self.cdir.write(self.record)
+
+    def add_process(self, pid: int) -> None:
+        self.record["pid"] = pid
+        self.record["pids"].append([pid, state.process_start_time(pid)])
+        self.save()
+
+
 def _destroy_cgroup(cgroup) -> None:
     try:
         cgroup.destroy()
@@ -102,12 +148,13 @@ def _destroy_cgroup(cgroup) -> None:
 
 
 def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, started: list[int],
-               moved: list, cgroup) -> dict:
+               moved: list, cgroup, provisional: Provisional) -> dict:
     import cext
     from runtime.container_init import InitConfig, run_stage1
 
     fifo = cdir.file(state.EXEC_FIFO)
     os.mkfifo(fifo, 0o600)
+    faults.point("create: exec fifo made")
     console_fd = opts.console_fd
     if opts.console_socket and spec.process.terminal:
         console_fd = connect_console_socket(opts.console_socket)
@@ -135,8 +182,10 @@ def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, st
         run_stage1(cfg, theirs, tracing)
     theirs.close()
     started.append(stage1_pid)
+    provisional.add_process(stage1_pid)
+    faults.point("create: stage-1 forked")
     try:
-        init_pid = handshake(ours, spec, started, moved, cid, opts.bundle, cgroup)
+        init_pid = handshake(ours, spec, started, moved, cid, opts.bundle, cgroup, provisional)
     finally:
         ours.close()
         if console_fd >= 0 and console_fd != opts.console_fd:
@@ -197,7 +246,8 @@ def _proc_ns(kind: str) -> str:
     return PROC_NAMES[kind]
 
 
-def handshake(chan: Channel, spec, started: list[int], moved: list, cid: str, bundle: str, cgroup) -> int:
+def handshake(chan: Channel, spec, started: list[int], moved: list, cid: str, bundle: str, cgroup,
+              provisional: Provisional | None = None) -> int:
     """Serve stage-1 and init until init is ready; returns init's pid.
 
     stage-1's `init <pid>` and the init's `ready` race each other on the pipe: wait for both."""
@@ -214,10 +264,12 @@ def handshake(chan: Channel, spec, started: list[int], moved: list, cid: str, bu
             listener_fd = None
         if cgroup_due and init_pid:
             cgroup.join(init_pid)  # asked for by the init once its setup is done
+            faults.point("create: init joined its cgroup")
             cgroup_due = False
             chan.send("joined")
         if hooks_due and init_pid:
             run_create_hooks(spec, init_pid, cid, bundle)
+            faults.point("create: create hooks run")
             hooks_due = False
             chan.send("go")
         kind, payload = chan.recv()
@@ -233,17 +285,23 @@ def handshake(chan: Channel, spec, started: list[int], moved: list, cid: str, bu
             from runtime.namespaces import write_id_maps
 
             write_id_maps(RealKernel("runtime", _tracer()), int(payload), spec.linux)
+            faults.point("create: id maps written")
             chan.send("mapped")
         elif kind == "init":
             init_pid = int(payload)
             started.append(init_pid)
+            if provisional is not None:
+                provisional.add_process(init_pid)
+            faults.point("create: init forked")
             if spec.linux.net_devices:
                 # Before the create hooks, so that they see the devices in place.
                 from runtime import netdevices
 
                 moved.extend(netdevices.move_in(spec.linux.net_devices, init_pid))
+                faults.point("create: net devices moved")
         elif kind == "ready":
             ready = True
+            faults.point("create: init ready")
         elif kind == "error":
             raise PyruncError(payload)
         elif kind == "eof":

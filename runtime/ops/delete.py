@@ -4,7 +4,7 @@ import _signal as signal  # not `signal`: its enums cost ~4 ms to import
 import os
 import select
 
-from runtime import state
+from runtime import faults, state
 from runtime.errors import NotExist, PyruncError
 
 
@@ -30,6 +30,7 @@ def delete(store: state.StateStore, cid: str, force: bool = False) -> None:
                 raise
             cdir.remove()
             return
+        faults.point("delete: state read")
         status = cdir.status(record)
         if status not in ("stopped", "created") and not force:
             raise PyruncError(f"cannot delete container {cid} that is not stopped: {status}")
@@ -39,7 +40,14 @@ def delete(store: state.StateStore, cid: str, force: bool = False) -> None:
                 from runtime.cgroups import manager_from_record
 
                 manager_from_record(record["cgroup"]).signal_all(signal.SIGKILL)
-            kill_and_wait(record)
+                faults.point("delete: cgroup signalled")
+            if record.get("creating"):
+                # A create killed midway: its stage-1 and init may not be in the cgroup yet.
+                for pid, started in record["pids"]:
+                    kill_and_wait({"pid": pid, "init_start_time": started})
+            else:
+                kill_and_wait(record)
+            faults.point("delete: init killed")
         destroy(cdir, record)
     finally:
         cdir.close()
@@ -73,10 +81,12 @@ def destroy(cdir: state.ContainerDir, record: dict) -> None:
             manager_from_record(record["cgroup"]).destroy()
         except PyruncError as e:
             error = e  # the state goes anyway, as with runc; the error is still reported
+        faults.point("delete: cgroup removed")
     if record.get("host_mounts"):
         from runtime.rootfs import unmount_under
 
         unmount_under(record["rootfs"])
+        faults.point("delete: host mounts undone")
     cdir.remove()
     if (record.get("hooks") or {}).get("poststop"):
         run_poststop_hooks(record)

@@ -9,7 +9,7 @@
 
 import os
 
-from runtime import state
+from runtime import faults, state
 from runtime.errors import PyruncError
 from runtime.sync import Channel
 
@@ -141,13 +141,16 @@ def spawn(record: dict, process, opts: ExecOptions, flt=None) -> int:
         ours.close()
         _middle(record, process, opts, theirs, console_fd, flt)
     theirs.close()
+    faults.point("exec: middle forked")
     if record.get("cgroup"):
         # The middle joins before it forks the process: no moment outside the container's
         # cgroup. The middle waits for this `go`.
         from runtime.cgroups import manager_from_record
 
         manager_from_record(record["cgroup"]).join(middle, opts.cgroup or None)
+        faults.point("exec: middle joined the cgroup")
     ours.send("go")
+    faults.point("exec: middle released")
     if console_fd >= 0:
         os.close(console_fd)
         if proxy is not None:
@@ -160,8 +163,10 @@ def spawn(record: dict, process, opts: ExecOptions, flt=None) -> int:
     finally:
         ours.close()
         os.waitpid(middle, 0)
+    faults.point("exec: process started")
     if opts.pid_file:
         write_pid_file(opts.pid_file, pid)
+        faults.point("exec: pid file written")
     if proxy is not None:
         proxy.receive_master()
     if opts.detach:

@@ -2,7 +2,7 @@
 
 import os
 
-from runtime import state
+from runtime import faults, state
 from runtime.errors import PyruncError
 
 
@@ -17,9 +17,12 @@ def start(store: state.StateStore, cid: str) -> None:
         if status != "created":
             raise PyruncError("cannot start an already running container")
         hooks = record.get("hooks") or {}
+        faults.point("start: state read")
         if hooks.get("startContainer"):
             run_start_hooks(cdir, record, "start_container")
+            faults.point("start: startContainer hooks run")
         release(cdir)
+        faults.point("start: init released")
         if hooks.get("poststart"):
             run_start_hooks(cdir, record, "poststart")
     finally:
@@ -38,6 +41,7 @@ def release(cdir: state.ContainerDir) -> None:
         os.write(fd, b"0")
     finally:
         os.close(fd)
+    faults.point("start: fifo written")
     os.unlink(fifo)
 
 

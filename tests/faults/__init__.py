@@ -1,0 +1,1 @@
+"""Fault injection: pyrunc killed at every step of its commands."""
