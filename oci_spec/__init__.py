@@ -53,9 +53,13 @@ def load_bundle_config(bundle_dir: str) -> Spec:
     schema errors, semantic errors (including a ``root.path`` that is not a
     directory).  ``Spec.warnings`` lists what a runtime should log.
     """
-    config = read_json(os.path.join(bundle_dir, CONFIG_NAME), CONFIG_NAME)
-    errors = schema_problems(config, "config")
-    semantic_errors, warnings = config_checks(config, bundle_dir)
+    try:
+        config = read_json(os.path.join(bundle_dir, CONFIG_NAME), CONFIG_NAME)
+        errors = schema_problems(config, "config")
+        semantic_errors, warnings = config_checks(config, bundle_dir)
+    except RecursionError:
+        # The parser and the checks recurse once per level; no valid config is this deep.
+        raise ConfigError([FieldError("", "nested too deeply")], CONFIG_NAME) from None
     errors += semantic_errors
     if errors:
         raise ConfigError(errors, CONFIG_NAME)

@@ -65,6 +65,8 @@ def schema_errors(instance, name: str = "config", definition: str | None = None)
 
 def show(value) -> str:
     """A JSON rendering of ``value`` short enough for a one-line message."""
+    if isinstance(value, (dict, list)) and _nested_deeper_than(value, 8):
+        return "{...}" if isinstance(value, dict) else "[...]"  # json.dumps could overflow the stack
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
     if len(text) > 60:
         if isinstance(value, str):
@@ -76,6 +78,16 @@ def show(value) -> str:
         else:
             text = text[:57] + "..."
     return text
+
+
+def _nested_deeper_than(value, limit: int) -> bool:
+    level = [value]
+    for _ in range(limit):
+        level = [v for c in level for v in (c.values() if isinstance(c, dict) else c)
+                 if isinstance(v, (dict, list))]
+        if not level:
+            return False
+    return True
 
 
 def _type_words(types) -> str:

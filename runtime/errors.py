@@ -26,6 +26,24 @@ class Exists(PyruncError):
         super().__init__(msg)
 
 
+class StateMissing(NotExist):
+    """The container's directory is there but its state.json is not (a create that died
+    before writing it): still "does not exist" for engines, the message says why."""
+
+    def __init__(self, cid: str, path: str):
+        super().__init__(f"container does not exist: {path} is missing (a create of {cid} that did not "
+                         f"finish?); `delete --force {cid}` removes what is left")
+
+
+class StateDamaged(PyruncError):
+    """The container's state file cannot be read or is not a record."""
+
+    def __init__(self, cid: str, path: str, problem: str):
+        super().__init__(f"container {cid}: state file {path} is damaged: {problem}; "
+                         f"`delete --force {cid}` removes the container")
+        self.path = path
+
+
 class UsageError(PyruncError):
     """Bad command line: the message names the flag or argument."""
 

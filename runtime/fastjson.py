@@ -35,6 +35,14 @@ def loads(text: str | bytes):
         value, end = _scan(text, start)
     except StopIteration as stop:
         _fail(text, stop.value, "Expecting value")
+    except SystemError:
+        # The C scanner raises json.decoder.JSONDecodeError for errors inside a value only if
+        # json.decoder is already imported; otherwise it fails without an exception set. Let
+        # the json package parse the text again: it raises the error with its message.
+        import json
+
+        json.loads(text)
+        raise
     rest = text[end:]
     if rest.strip(_WS):
         _fail(text, end, "Extra data")

@@ -2,6 +2,8 @@
 
 Layout of `<root>/<id>/`:
   state.json   the container's record, replaced atomically (temp file + rename)
+  state.copy.json  the same record again: `delete --force` falls back on it if state.json
+               is damaged, so that a container never outlives its record
   exec.fifo    exists from create until start; the init blocks reading it
 The directory itself is the lock: commands on one id take flock() on its fd, so concurrent
 create/start/kill/delete of one container serialize.
@@ -12,10 +14,11 @@ import os
 import time
 
 from runtime import fastjson
-from runtime.errors import Exists, NotExist, PyruncError
+from runtime.errors import Exists, NotExist, PyruncError, StateDamaged, StateMissing
 
 DEFAULT_ROOT = "/run/pyrunc"
 STATE_FILE = "state.json"
+STATE_COPY = "state.copy.json"
 EXEC_FIFO = "exec.fifo"
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.")
 MAX_ID_LEN = 1024
@@ -59,45 +62,87 @@ class ContainerDir:
         self.id = cid
         self.path = os.path.join(root, cid)
         self.fd = fd
+        self.locked = False
 
     def lock(self, blocking: bool = True) -> bool:
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
         except BlockingIOError:
             return False
+        self.locked = True
         return True
 
     def close(self) -> None:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+            self.locked = False
 
     def file(self, name: str) -> str:
         return os.path.join(self.path, name)
 
     # -- the record -------------------------------------------------------------------------
     def read(self) -> dict:
+        """The record; NotExist while a create has not written it yet, StateDamaged when it
+        cannot be read or is not a record (the message names the file and the problem)."""
+        path = self.file(STATE_FILE)
         try:
-            with open(self.file(STATE_FILE), "rb") as f:
+            with open(path, "rb") as f:
                 data = f.read()
         except FileNotFoundError:
-            raise NotExist() from None
+            return self._read_missing()
+        except OSError as e:
+            raise StateDamaged(self.id, path, f"cannot read it: {e.strerror}") from None
+        return parse_record(self.id, path, data)
+
+    def _read_missing(self) -> dict:
+        """No state.json: a create between mkdir and its first write (it holds the lock), a
+        delete that just removed it, or the trace of a create that died before writing it."""
+        if self.fd < 0 or not self._lockable():
+            raise NotExist()
+        if os.fstat(self.fd).st_nlink == 0:
+            raise NotExist()  # removed by a delete meanwhile
         try:
-            record = fastjson.loads(data)
-        except ValueError as e:
-            raise PyruncError(f"container {self.id}: state.json is damaged ({e})") from None
-        if not isinstance(record, dict) or not isinstance(record.get("pid"), int):
-            raise PyruncError(f"container {self.id}: state.json is damaged (no pid)")
-        return record
+            with open(self.file(STATE_FILE), "rb") as f:
+                data = f.read()  # written by a create that finished meanwhile
+        except FileNotFoundError:
+            raise StateMissing(self.id, self.file(STATE_FILE)) from None
+        except OSError as e:
+            raise StateDamaged(self.id, self.file(STATE_FILE), f"cannot read it: {e.strerror}") from None
+        return parse_record(self.id, self.file(STATE_FILE), data)
+
+    def _lockable(self) -> bool:
+        """True when no other command holds the directory's lock (ours counts as free)."""
+        if self.locked:
+            return True
+        if not self.lock(blocking=False):
+            return False
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        self.locked = False
+        return True
+
+    def salvage(self) -> dict | None:
+        """For `delete --force` of a container whose state.json is damaged: the copy that
+        write() keeps beside it, when that one is still a valid record."""
+        path = self.file(STATE_COPY)
+        try:
+            with open(path, "rb") as f:
+                return parse_record(self.id, path, f.read())
+        except (OSError, PyruncError):
+            return None
 
     def write(self, record: dict) -> None:
-        tmp = self.file(f".{STATE_FILE}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-        try:
-            os.write(fd, fastjson.dumps(record).encode())
-        finally:
-            os.close(fd)
-        os.rename(tmp, self.file(STATE_FILE))
+        """Replace state.json atomically, and its copy (what `delete --force` falls back on
+        when state.json is damaged: a container must never outlive its record)."""
+        data = fastjson.dumps(record).encode()
+        for name in (STATE_COPY, STATE_FILE):
+            tmp = self.file(f".{name}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+            os.rename(tmp, self.file(name))
 
     def status(self, record: dict) -> str:
         """created, running, paused or stopped, from the live process (not from the record);
@@ -118,10 +163,71 @@ class ContainerDir:
         return "running"
 
     def remove(self) -> None:
-        for name in os.listdir(self.path):
-            os.unlink(self.file(name))
-        os.rmdir(self.path)
+        """The directory and all in it (a damaged one may hold directories too)."""
+        _remove_tree(self.path)
         self.close()
+
+
+# What the operations read from a record, by type: a record that differs is damaged.
+_FIELD_TYPES = {
+    "ociVersion": str, "bundle": str, "rootfs": str, "created": str, "owner": str,
+    "annotations": dict, "hooks": dict, "process": dict, "namespaces": dict,
+    "host_mounts": bool, "creating": bool, "net_devices": list, "pids": list,
+}
+
+
+def parse_record(cid: str, path: str, data: bytes) -> dict:
+    """The record in ``data`` (the bytes of ``path``), checked field by field."""
+    if not data.strip():
+        raise StateDamaged(cid, path, "it is empty")
+    try:
+        record = fastjson.loads(data)
+    except ValueError as e:  # UnicodeDecodeError is one too
+        raise StateDamaged(cid, path, f"not JSON ({e})") from None
+    if not isinstance(record, dict):
+        raise StateDamaged(cid, path, "not a JSON object")
+    problem = record_problem(record)
+    if problem:
+        raise StateDamaged(cid, path, problem)
+    return record
+
+
+def record_problem(record: dict) -> str | None:
+    """What makes ``record`` unusable by the operations, or None."""
+    if type(record.get("id")) is not str:
+        return '"id" is missing or not a string'
+    pid = record.get("pid")
+    if type(pid) is not int or pid < 0:
+        return '"pid" is missing or not a process id'
+    start = record.get("init_start_time")
+    if start is not None and type(start) is not int:
+        return '"init_start_time" is not a number'
+    cgroup = record.get("cgroup")
+    if cgroup is not None and not isinstance(cgroup, dict):
+        return '"cgroup" is not an object'
+    for name, kind in _FIELD_TYPES.items():
+        if name in record and record[name] is not None and type(record[name]) is not kind:
+            return f'"{name}" is not {"an" if kind in (dict, int) else "a"} {_TYPE_NAMES[kind]}'
+    for entry in record.get("pids") or ():
+        if (type(entry) is not list or len(entry) != 2 or type(entry[0]) is not int
+                or (entry[1] is not None and type(entry[1]) is not int)):
+            return '"pids" holds an entry that is not [pid, start time]'
+    if record.get("creating") and "pids" not in record:
+        return '"pids" is missing in a record of a create'
+    return None
+
+
+_TYPE_NAMES = {str: "string", dict: "object", bool: "boolean", list: "array", int: "integer"}
+
+
+def _remove_tree(path: str) -> None:
+    """Remove ``path`` and everything under it, never following a symbolic link."""
+    for entry in os.scandir(path):
+        if entry.is_dir(follow_symlinks=False):
+            _remove_tree(entry.path)
+        else:
+            os.unlink(entry.path)
+    os.rmdir(path)
 
 
 class StateStore:
@@ -131,11 +237,16 @@ class StateStore:
     def create(self, cid: str) -> ContainerDir:
         """Make the container's directory, locked; Exists if the id is taken."""
         check_id(cid)
-        os.makedirs(self.root, mode=0o711, exist_ok=True)
+        try:
+            os.makedirs(self.root, mode=0o711, exist_ok=True)
+        except OSError as e:
+            raise self._root_error(e) from None
         try:
             os.mkdir(os.path.join(self.root, cid), 0o711)
         except FileExistsError:
             raise Exists() from None
+        except OSError as e:
+            raise self._root_error(e) from None
         cdir = self.open(cid)
         cdir.lock()
         return cdir
@@ -148,9 +259,14 @@ class StateStore:
             raise NotExist() from None
         return ContainerDir(self.root, cid, fd)
 
+    def _root_error(self, e: OSError) -> PyruncError:
+        return PyruncError(f"state directory (--root) {self.root}: {e.strerror or e}")
+
     def ids(self) -> list[str]:
         try:
             names = os.listdir(self.root)
         except FileNotFoundError:
             return []
+        except OSError as e:
+            raise self._root_error(e) from None
         return sorted(n for n in names if os.path.isdir(os.path.join(self.root, n)))

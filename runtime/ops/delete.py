@@ -19,17 +19,14 @@ def delete(store: state.StateStore, cid: str, force: bool = False) -> None:
         cdir.lock()
         try:
             record = cdir.read()
-        except NotExist:
-            # A create that died before writing state.json: nothing runs, only the directory.
-            cdir.remove()
-            if force:
-                return
-            raise
         except PyruncError:
-            if not force:
-                raise
-            cdir.remove()
-            return
+            # No state.json or a damaged one: the copy beside it still names what to undo.
+            record = cdir.salvage() if force else None
+            if record is None:
+                if not force:
+                    raise
+                cdir.remove()
+                return
         faults.point("delete: state read")
         status = cdir.status(record)
         if status not in ("stopped", "created") and not force:

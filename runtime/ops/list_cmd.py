@@ -3,31 +3,54 @@
 import os
 import pwd
 
-from runtime import fastjson, state
-from runtime.errors import PyruncError
+from runtime import fastjson, log, state
+from runtime.errors import NotExist, PyruncError, StateMissing
 from runtime.ops.state_cmd import oci_state
 
 
 def list_containers(store: state.StateStore) -> list[dict]:
+    """Every container whose record can be read. Like runc, one that cannot is skipped with a
+    warning (the others are still listed); one being created or deleted is skipped quietly."""
     items = []
     for cid in store.ids():
         try:
-            cdir = store.open(cid)
-        except PyruncError:
+            doc = _document(store, cid)
+        except _Vanished:
             continue
-        try:
-            doc = oci_state(cdir, cdir.read())
-            doc["owner"] = _owner(cdir.path)
-            items.append(doc)
-        except PyruncError:
-            continue  # being created, or damaged: `delete --force` handles those
-        finally:
-            cdir.close()
+        except PyruncError as e:
+            log.current.warning(f"list: skipping {cid}: {e}")
+            continue
+        items.append(doc)
     return items
 
 
-def _owner(path: str) -> str:
-    uid = os.stat(path).st_uid
+class _Vanished(Exception):
+    """The directory went away, or its record is not written yet: nothing to say."""
+
+
+def _document(store: state.StateStore, cid: str) -> dict:
+    try:
+        cdir = store.open(cid)
+    except NotExist:
+        raise _Vanished() from None
+    try:
+        try:
+            doc = oci_state(cdir, cdir.read())
+        except StateMissing:
+            raise  # left by a create that died: worth a warning
+        except NotExist:
+            raise _Vanished() from None
+        try:
+            doc["owner"] = _owner(cdir.fd)
+        except OSError as e:
+            raise PyruncError(f"cannot stat its directory: {e.strerror}") from None
+        return doc
+    finally:
+        cdir.close()
+
+
+def _owner(fd: int) -> str:
+    uid = os.fstat(fd).st_uid
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
