@@ -1,5 +1,8 @@
-"""pyrunc's runtime-agnostic conformance harness (the conformance issue builds it here).
+"""pyrunc's runtime-agnostic OCI runtime conformance harness.
 
-Until then, docs/runtime-tools.md records how pyrunc and runc fare in the OCI runtime-tools
-validation suite on the development machine.
+    python -m conformance --runtime PATH [--runtime PATH2 ...] [-k PATTERN] [--json FILE]
+
+runs a catalogue of runtime-spec requirements (``catalogue/``) against runc-compatible
+runtimes through their command line only, with an in-container checker
+(``checker/checker.c``).  See docs/conformance.md.
 """
