@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 
 import cext
 
+MS_I_VERSION = 1 << 23  # <linux/mount.h>; not in every libc's <sys/mount.h>
+
 # option -> (flags set, flags cleared)
 _FLAGS = {
     "ro": (cext.MS_RDONLY, 0), "rw": (0, cext.MS_RDONLY),
@@ -20,6 +22,7 @@ _FLAGS = {
     "strictatime": (cext.MS_STRICTATIME, 0), "nostrictatime": (0, cext.MS_STRICTATIME),
     "lazytime": (cext.MS_LAZYTIME, 0), "nolazytime": (0, cext.MS_LAZYTIME),
     "silent": (cext.MS_SILENT, 0), "loud": (0, cext.MS_SILENT),
+    "iversion": (MS_I_VERSION, 0), "noiversion": (0, MS_I_VERSION),
     "defaults": (0, 0),
 }
 _PROPAGATION = {

@@ -43,11 +43,22 @@ def check_supported(spec) -> None:
                           "(it would remount the host's file system)")
     if spec.hostname and "uts" not in kinds:
         raise PyruncError("config.json: /hostname: setting the hostname needs a uts namespace")
+    if spec.raw.get("linux", {}).get("intelRdt") is not None:
+        # config-linux.md: without a mounted resctrl the runtime must fail; with one, pyrunc
+        # still cannot place the container (no Intel RDT support yet), which is no better.
+        raise PyruncError("config.json: /linux/intelRdt: Intel RDT (resctrl) is not supported by "
+                          "pyrunc" + ("" if _resctrl_mounted() else
+                                      ", and no resctrl file system is mounted on this host"))
     if spec.linux.sysctl:
         from runtime.attributes import check_sysctls
         from runtime.namespaces import NamespacePlan
 
         check_sysctls(spec, NamespacePlan(spec.linux.namespaces))
+
+
+def _resctrl_mounted() -> bool:
+    with open("/proc/self/mountinfo", "rb") as f:
+        return any(b" - resctrl " in line for line in f)
 
 
 def create(store: state.StateStore, cid: str, opts: CreateOptions) -> dict:
