@@ -8,13 +8,30 @@ instead of one error per run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
 class FieldError:
-    pointer: str
-    message: str
+    """One problem: where (a JSON pointer) and what. Immutable and hashable, so that
+    duplicates from two validation stages collapse in a set."""
+
+    __slots__ = ("pointer", "message")
+
+    def __init__(self, pointer: str, message: str):
+        object.__setattr__(self, "pointer", pointer)
+        object.__setattr__(self, "message", message)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"FieldError is immutable: cannot set {name!r}")
+
+    def __eq__(self, other):
+        if type(other) is not FieldError:
+            return NotImplemented
+        return self.pointer == other.pointer and self.message == other.message
+
+    def __hash__(self) -> int:
+        return hash((self.pointer, self.message))
+
+    def __repr__(self) -> str:
+        return f"FieldError(pointer={self.pointer!r}, message={self.message!r})"
 
     def render(self, source: str = "config.json") -> str:
         # The document-level pointer "" is left out: "config.json: : ..." reads

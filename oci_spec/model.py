@@ -7,44 +7,67 @@ map ``{}``, a scalar ``None`` unless the spec (or, for flags, "not set means
 off") gives a default.  ``linux.resources`` and ``linux.seccomp`` stay plain
 dicts until the runtime interprets them.
 
-Kept to dataclasses only: this module is imported on the hot ``create`` path.
+The classes are plain ones made by ``model`` below, not ``@dataclass``: this module is
+imported on the hot ``create`` path, and ``dataclasses`` costs ~14 ms to import (it pulls in
+``inspect``, ``re`` and ``ast``) plus ~0.5 ms a class for the code it generates with exec().
 """
 
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, field, fields
-
 from .errors import FieldError
+
+MISSING = object()  # no default
+
+
+class Field:
+    """One attribute of a model class: its name and default, as in the class body."""
+
+    __slots__ = ("name", "default", "default_factory", "repr")
+
+    def __init__(self, default=MISSING, default_factory=MISSING, repr: bool = True):  # noqa: A002
+        self.name = ""
+        self.default = default
+        self.default_factory = default_factory
+        self.repr = repr
+
+    def __repr__(self) -> str:
+        return f"Field({self.name!r})"
+
+
+def field(*, default=MISSING, default_factory=MISSING, repr: bool = True) -> Field:  # noqa: A002
+    """A default that is made per instance (``default_factory``) or hidden from repr."""
+    return Field(default, default_factory, repr)
+
+
+def fields(obj) -> tuple[Field, ...]:
+    """The fields of a model class or instance, in declaration order."""
+    return obj._fields
 
 
 class _Model:
-    """``__init__``, ``__repr__`` and ``__eq__`` shared by the model classes.
-
-    ``@dataclass`` would generate these per class with ``exec()``, which costs
-    about 0.5 ms a class, over 10 ms for this module, on every ``create``.
-    The classes stay real dataclasses (``fields``, ``asdict``, ``replace``
-    work); only these three methods are generic.
-    """
+    """``__init__`` (keyword or positional, defaults), ``__repr__`` and ``__eq__`` for the
+    model classes, driven by the field list ``model`` builds from the annotations."""
 
     __slots__ = ()
-    _init_plan: tuple = ()
+    _fields: tuple = ()
 
     def __init__(self, *args, **kwargs):
-        plan = self._init_plan
+        plan = self._fields
         if len(args) > len(plan):
             raise TypeError(f"{type(self).__name__}() takes {len(plan)} arguments,"
                             f" {len(args)} given")
-        for i, (name, default, factory) in enumerate(plan):
+        for i, f in enumerate(plan):
+            name = f.name
             if i < len(args):
                 if name in kwargs:
                     raise TypeError(f"{type(self).__name__}() got two values for {name!r}")
                 value = args[i]
             elif name in kwargs:
                 value = kwargs.pop(name)
-            elif default is not MISSING:
-                value = default
-            elif factory is not MISSING:
-                value = factory()
+            elif f.default is not MISSING:
+                value = f.default
+            elif f.default_factory is not MISSING:
+                value = f.default_factory()
             else:
                 raise TypeError(f"{type(self).__name__}() is missing {name!r}")
             setattr(self, name, value)
@@ -52,22 +75,31 @@ class _Model:
             raise TypeError(f"{type(self).__name__}() got unknown arguments {sorted(kwargs)}")
 
     def __repr__(self) -> str:
-        parts = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
+        parts = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in self._fields if f.repr)
         return f"{type(self).__name__}({parts})"
 
     def __eq__(self, other):
         if type(other) is not type(self):
             return NotImplemented
-        return all(getattr(self, f.name) == getattr(other, f.name)
-                   for f in fields(self) if f.compare)
+        return all(getattr(self, f.name) == getattr(other, f.name) for f in self._fields)
 
-    __hash__ = None  # mutable, like a dataclass with eq=True
+    __hash__ = None  # mutable
 
 
 def model(cls):
-    """Make ``cls`` (a ``_Model`` subclass) a dataclass without generated code."""
-    cls = dataclass(init=False, repr=False, eq=False)(cls)
-    cls._init_plan = tuple((f.name, f.default, f.default_factory) for f in fields(cls))
+    """Turn the annotated attributes of ``cls`` (a ``_Model`` subclass) into its fields."""
+    made = []
+    for name in cls.__dict__.get("__annotations__", {}):
+        value = cls.__dict__.get(name, MISSING)
+        f = value if isinstance(value, Field) else Field(default=value)
+        f.name = name
+        if isinstance(value, Field):
+            if f.default is MISSING:
+                delattr(cls, name)  # the instance attribute, not the Field, is what is read
+            else:
+                setattr(cls, name, f.default)
+        made.append(f)
+    cls._fields = tuple(made)
     return cls
 
 

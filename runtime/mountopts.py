@@ -1,7 +1,5 @@
 """mount(8) option strings of config.json `mounts[].options` turned into mount(2) arguments."""
 
-from dataclasses import dataclass, field
-
 import cext
 
 MS_I_VERSION = 1 << 23  # <linux/mount.h>; not in every libc's <sys/mount.h>
@@ -50,19 +48,25 @@ _RECURSIVE_ATIME = {
 MS_NOSYMFOLLOW = 256  # Linux 5.10; not in every header
 
 
-@dataclass
 class MountOptions:
-    flags: int = 0
-    cleared: int = 0
-    propagation: list[int] = field(default_factory=list)
-    attr_set: int = 0
-    attr_clr: int = 0
-    data: list[str] = field(default_factory=list)
-    bind: bool = False
-    recursive_bind: bool = False
-    tmpcopyup: bool = False
-    idmap: bool = False
-    recursive_idmap: bool = False
+    """What `parse` makes of one mount's options (a plain class: `dataclasses` is a slow
+    import for the container init)."""
+
+    def __init__(self):
+        self.flags = 0  # MS_* to set
+        self.cleared = 0  # MS_* an option turned off (for a remount)
+        self.propagation: list[int] = []
+        self.attr_set = 0  # MOUNT_ATTR_* for mount_setattr (the recursive r* options)
+        self.attr_clr = 0
+        self.data: list[str] = []  # file-system specific options
+        self.bind = False
+        self.recursive_bind = False
+        self.tmpcopyup = False
+        self.idmap = False
+        self.recursive_idmap = False
+
+    def __repr__(self) -> str:
+        return f"MountOptions({vars(self)})"
 
     @property
     def data_text(self) -> str | None:

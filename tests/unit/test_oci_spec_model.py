@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +22,8 @@ from oci_spec.model import (
 )
 
 from .test_oci_spec_data import default_config, maximal_config
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_maximal_config_model():
@@ -167,24 +171,34 @@ ATTRIBUTE_NAMES = {
 
 @pytest.mark.parametrize("cls", list(ATTRIBUTE_NAMES), ids=lambda c: c.__name__)
 def test_snake_case_attribute_names(cls):
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = {f.name for f in model.fields(cls)}
     assert ATTRIBUTE_NAMES[cls] <= names
 
 
-def test_all_model_classes_are_dataclasses():
+def test_all_model_classes_have_fields():
     for name in ["Spec", "Root", "Mount", "Process", "User", "ConsoleSize", "Capabilities",
                  "Rlimit", "Hooks", "Hook", "Linux", "Namespace", "IDMapping", "Device",
                  "TimeOffset", "NetDevice", "Scheduler", "IOPriority", "ExecCPUAffinity",
                  "MemoryPolicy", "Personality", "IntelRdt"]:
-        assert dataclasses.is_dataclass(getattr(model, name)), name
+        cls = getattr(model, name)
+        assert model.fields(cls), name
+        assert [f.name for f in model.fields(cls)] == list(cls.__annotations__), name
+
+
+def test_model_is_imported_without_dataclasses():
+    """The point of the hand-made model: `create` does not pay for `dataclasses`."""
+    out = subprocess.run([sys.executable, "-I", "-c",
+                          "import sys, oci_spec.model; print('dataclasses' in sys.modules)"],
+                         capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_dataclass_behaviour():
     r = Root("rootfs")
     assert r == Root(path="rootfs", readonly=False) and r != Root("rootfs", True)
     assert repr(r) == "Root(path='rootfs', readonly=False)"
-    assert dataclasses.replace(r, readonly=True).readonly is True
-    assert dataclasses.asdict(User()) == {"uid": 0, "gid": 0, "umask": None, "additional_gids": []}
+    assert {f.name: getattr(User(), f.name) for f in model.fields(User)} == {
+        "uid": 0, "gid": 0, "umask": None, "additional_gids": []}
     assert User().additional_gids is not User().additional_gids  # fresh default each time
     r.readonly = True  # not frozen
     with pytest.raises(TypeError):
