@@ -553,3 +553,14 @@ def seccomp_action_available(action):
             return False
         _fail("seccomp_action_available", f"{action:#x}")
     return True
+
+
+# ------------------------------------------------------------------- file systems
+
+
+def fstatfs_type(fd):
+    """f_type of the file system behind ``fd`` (e.g. 0x9fa0 for procfs): fstatfs(2)."""
+    kind = _lib.pyrunc_fstatfs_type(fd)
+    if kind < 0:
+        _fail("fstatfs", str(fd))
+    return kind

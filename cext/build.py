@@ -34,8 +34,9 @@ SOURCES = [
     f"{SRC}/exec.c",
     f"{SRC}/numa.c",
     f"{SRC}/seccomp.c",
+    f"{SRC}/statfs.c",
 ]
-HEADERS = [f"{SRC}/pyrunc.h"]
+HEADERS = [f"{SRC}/pyrunc.h", f"{SRC}/statfs.h"]
 # libseccomp (libseccomp-dev on the build machines) for seccomp.c.
 LIBRARIES: list[str] = ["seccomp"]
 
@@ -107,11 +108,12 @@ def _cdef_from_header(path: str) -> str:
 
 ffibuilder = FFI()
 ffibuilder.cdef(
-    _cdef_from_header(os.path.join(ROOT, HEADERS[0])) + "".join(f"#define {name} ...\n" for name in CONSTANTS)
+    "".join(_cdef_from_header(os.path.join(ROOT, h)) for h in HEADERS)
+    + "".join(f"#define {name} ...\n" for name in CONSTANTS)
 )
 ffibuilder.set_source(
     "cext._native",
-    '#include "pyrunc.h"\n',
+    "".join(f'#include "{os.path.basename(h)}"\n' for h in HEADERS),
     sources=SOURCES,
     depends=HEADERS,
     include_dirs=[SRC],

@@ -5,6 +5,7 @@ import struct
 import termios
 
 import cext
+from runtime import procfs
 
 TIOCSCTTY = termios.TIOCSCTTY
 TIOCSWINSZ = termios.TIOCSWINSZ
@@ -12,12 +13,16 @@ TIOCSWINSZ = termios.TIOCSWINSZ
 
 def setup_terminal(kernel, root, process, socket_fd: int) -> None:
     """The init's terminal. Runs after pivot_root, so that /dev/ptmx is the container's devpts;
-    the pty also becomes /dev/console."""
+    the pty also becomes /dev/console: bound from the pty's fd, checked to be on devpts, onto
+    a /dev/console that is not a symlink (CVE-2025-52565)."""
+    from runtime.rootfs import refuse_symlink
+
     with kernel.because("/process/terminal"):
         slave, name = open_and_send(kernel, process, socket_fd)
+        refuse_symlink(kernel, root, "/dev/console", "the console")
         console = root.ensure("/dev/console", "file", 0o666)
         try:
-            kernel.mount(name, console, None, cext.MS_BIND)
+            kernel.mount(f"/proc/self/fd/{slave}", console, None, cext.MS_BIND)
         finally:
             kernel.close(console.fd)
         make_controlling(kernel, slave)
@@ -33,6 +38,10 @@ def attach_terminal(kernel, process, socket_fd: int) -> None:
 def open_and_send(kernel, process, socket_fd: int) -> tuple[int, str]:
     master, slave = kernel.openpty()
     name = kernel.ttyname(slave)
+    # The image's /dev/ptmx could lead elsewhere: the terminal must come from a devpts.
+    procfs.check(kernel, "fstatfs",
+                 lambda: procfs.require_fs(slave, procfs.DEVPTS_SUPER_MAGIC, "devpts", name),
+                 (slave, "DEVPTS_SUPER_MAGIC"))
     if process.console_size is not None:
         with kernel.because("/process/consoleSize"):
             size = struct.pack("HHHH", process.console_size.height, process.console_size.width, 0, 0)

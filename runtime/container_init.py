@@ -15,7 +15,7 @@ Both run the functions below against a Kernel, so the same code prints the plan 
 import os
 
 import cext
-from runtime import attributes, devices, namespaces, process, rootfs
+from runtime import attributes, devices, namespaces, process, procfs, rootfs
 from runtime.errors import PyruncError, SetupError
 from runtime.paths import Root
 
@@ -64,6 +64,10 @@ def error_text(exc: BaseException, kernel) -> str:
 def stage1(kernel, cfg: InitConfig, chan, fork=os.fork) -> int:
     """Enter and create the namespaces; fork the init. Returns the init's pid (to stage-1)."""
     ns = cfg.ns
+    # Before any namespace is joined: no process of the container may read this one's memory,
+    # fds or executable (the host's interpreter), nor ptrace it (CVE-2019-5736, CVE-2016-9962).
+    # The init inherits it; the kernel makes the user's program dumpable again at execve.
+    kernel.prctl(cext.PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE")
     # Opened while still the host's root: inside a new user namespace the state directory
     # may be out of reach. The init inherits the fd.
     cfg.fifo_fd = kernel.open(cfg.fifo_path, os.O_RDWR)
@@ -91,7 +95,7 @@ def write_time_offsets(kernel, offsets) -> None:
     clocks = {"monotonic": "monotonic", "boottime": "boottime"}
     with kernel.because("/linux/timeOffsets"):
         text = "".join(f"{clocks[name]} {o.secs or 0} {o.nanosecs or 0}\n" for name, o in offsets.items())
-        kernel.write_file("/proc/self/timens_offsets", text)
+        procfs.write(kernel, "/proc/self/timens_offsets", text)
 
 
 # -- init -------------------------------------------------------------------------------------
@@ -205,7 +209,7 @@ def identity(kernel, cfg: InitConfig, chan=None) -> None:
     with kernel.because("/process/user/umask"):
         kernel.umask(umask)
     with kernel.because("/process/cwd"):
-        kernel.chdir(proc.cwd)
+        process.enter_cwd(kernel, proc.cwd)  # resolved in the root, no magic links (CVE-2024-21626)
 
 
 # -- the forked processes' main functions ----------------------------------------------------

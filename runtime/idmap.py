@@ -11,6 +11,7 @@ import os
 import signal
 
 import cext
+from runtime import procfs
 from runtime.errors import PyruncError
 from runtime.namespaces import id_map_text
 
@@ -78,8 +79,7 @@ def user_namespace_fd(uid_mappings, gid_mappings) -> int:
         if os.read(ready_r, 1) != b"1":
             raise PyruncError("could not create a user namespace for an idmap mount")
         for name, maps in (("uid_map", uid_mappings), ("gid_map", gid_mappings)):
-            with open(f"/proc/{pid}/{name}", "w") as f:
-                f.write(id_map_text(maps))
+            procfs.write_proc_file(f"/proc/{pid}/{name}", id_map_text(maps))
         return os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
     finally:
         os.close(ready_r)

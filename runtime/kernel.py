@@ -180,10 +180,14 @@ class RealKernel(Kernel):
         self._step("chown", lambda: os.chown(name, uid, gid, dir_fd=dir_fd, follow_symlinks=False), (),
                    (display, uid, gid))
 
-    def fchmod(self, fd: int, mode: int, display: str) -> None:
-        self._step("chmod", lambda: os.chmod(f"/proc/self/fd/{fd}", mode), (), (display, oct(mode)))
-
     def write_file(self, path: str, data: str) -> None:
+        if path.startswith("/proc/"):
+            # Through an fd checked to be procfs's own file (runtime.procfs, CVE-2025-52881).
+            from runtime.procfs import write_proc_file
+
+            self._step("write", write_proc_file, (path, data))
+            return
+
         def write():
             fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
             try:
@@ -191,6 +195,11 @@ class RealKernel(Kernel):
             finally:
                 os.close(fd)
         self._step("write", write, (), (path, data))
+
+    def verify(self, name: str, fn, shown: tuple) -> None:
+        """A check of a file the setup is about to use (runtime.procfs): a step like any
+        other, so traces show it and a recording kernel skips it."""
+        self._step(name, fn, (), shown)
 
     # mounts and the root
     def mount(self, source, target, fstype, flags: int, data=None) -> None:

@@ -31,9 +31,17 @@ def open_namespaces(pid: int) -> list[tuple[str, int]]:
     return found
 
 
+PR_SET_DUMPABLE = 4
+
+
 def enter(pid: int) -> None:
     """In a forked child: join the namespaces of `pid`. The caller must fork again before
-    exec for the pid and time namespaces to apply."""
+    exec for the pid and time namespaces to apply.
+
+    The child becomes non-dumpable first (its children inherit it until their execve): a
+    container process must not ptrace it, read its memory or fds, or open its executable, the
+    host's interpreter (CVE-2019-5736, CVE-2016-9962)."""
+    cext.prctl(PR_SET_DUMPABLE, 0)
     for kind, fd in open_namespaces(pid):
         cext.setns(fd, CLONE_FLAGS[kind])
         os.close(fd)

@@ -1,9 +1,11 @@
 """The container process: limits, identity (user, groups, capabilities), cwd, executable."""
 
 import os
+import stat
 
 from runtime import capabilities
 from runtime.errors import PyruncError
+from runtime.paths import Root
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PR_SET_NO_NEW_PRIVS = 38
@@ -70,6 +72,21 @@ def set_identity(kernel, process) -> None:
             kernel.prctl(PR_SET_NO_NEW_PRIVS, 1, "PR_SET_NO_NEW_PRIVS")
 
 
+def enter_cwd(kernel, cwd: str) -> None:
+    """chdir to process.cwd resolved inside the current root (the container's): symlinks stay
+    inside it and magic links such as /proc/self/fd/N, which could name a directory fd of the
+    runtime on the host, are refused (CVE-2024-21626)."""
+    root = Root(kernel, "/")
+    try:
+        target = root.open(cwd, os.O_PATH | os.O_DIRECTORY)
+    finally:
+        root.close()
+    try:
+        kernel.fchdir(target.fd, target.display)
+    finally:
+        kernel.close(target.fd)
+
+
 def env_path(env: list[str]) -> str:
     for item in env:
         if item.startswith("PATH="):
@@ -108,7 +125,11 @@ def exec_environment(process) -> list[str]:
 def home_of(uid: int) -> str:
     """HOME from the container's /etc/passwd, "/" when the user has no entry (as runc)."""
     try:
-        with open("/etc/passwd", errors="replace") as f:
+        # The image's file: a FIFO there must not hang the runtime, nor a device be read.
+        fd = os.open("/etc/passwd", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with open(fd, errors="replace") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return "/"
             for line in f:
                 parts = line.rstrip("\n").split(":")
                 if len(parts) >= 6 and parts[2] == str(uid):

@@ -2,11 +2,12 @@
 
 import errno
 import os
+import stat
 
 import cext
-from runtime import mountopts
+from runtime import mountopts, procfs
 from runtime.errors import PyruncError
-from runtime.paths import Root, clean
+from runtime.paths import Root, clean, parent_path
 
 MS = cext
 
@@ -77,11 +78,15 @@ def mount_one(kernel, m, root: Root, bundle: str, cgroup_dirs=(), index: int = 0
     mtype = m.type or ("bind" if opts.bind else None)
     if clean(m.destination) == "/proc" and mtype != "proc" and not is_procfs(m.source, bundle):
         raise PyruncError(f"{m.source or mtype!r} cannot be mounted on /proc: only procfs may be")
+    if mtype == "proc":
+        refuse_symlink(kernel, root, m.destination, "procfs")
     if mtype == "cgroup":
         return mount_cgroup(kernel, m, root, opts, cgroup_dirs)
     if opts.bind or mtype == "bind":
         return mount_bind(kernel, m, root, bundle, opts, index, idmap_fds or {})
     target = root.ensure(m.destination, "dir")
+    if mtype != "proc":
+        guard_procfs(kernel, target)
     below = kernel.open(str(target), os.O_RDONLY | os.O_DIRECTORY) if opts.tmpcopyup else None
     try:
         data = with_label(opts.data_text, mtype, mount_label)
@@ -93,9 +98,34 @@ def mount_one(kernel, m, root: Root, bundle: str, cgroup_dirs=(), index: int = 0
     finish_mount(kernel, m, root, opts)
 
 
+def refuse_symlink(kernel, root: Root, destination: str, what: str) -> None:
+    """The destination itself may not be a symlink in the image: procfs must land on the
+    image's own /proc, where the masked and read-only paths are applied (CVE-2019-19921)."""
+    path = clean(destination)
+    if path == "/":
+        return
+    parent = root.ensure(parent_path(path), "dir")
+    try:
+        found = kernel.node_at(parent.fd, os.path.basename(path))
+    finally:
+        kernel.close(parent.fd)
+    if found is not None and stat.S_ISLNK(found[0]):
+        raise PyruncError(f"{root.display(path)} is a symlink: {what} is not mounted through one")
+
+
+def guard_procfs(kernel, target) -> None:
+    """A volume over procfs, reached through a symlink or not, would hide its masked paths
+    (CVE-2019-16884)."""
+    procfs.check_not_procfs_root(kernel, target)
+
+
 def copy_up(kernel, root: Root, destination: str, below: int) -> None:
     """tmpcopyup: what the new tmpfs hides is copied into it, through the fd that still sees it."""
-    mounted = kernel.open(str(root.open(destination)), os.O_RDONLY | os.O_DIRECTORY)
+    path = root.open(destination)
+    try:
+        mounted = kernel.open(str(path), os.O_RDONLY | os.O_DIRECTORY)
+    finally:
+        kernel.close(path.fd)
     try:
         kernel.copy_tree(below, mounted, root.display(destination))
     finally:
@@ -125,6 +155,7 @@ def mount_bind(kernel, m, root: Root, bundle: str, opts, index: int, idmap_fds: 
     target = root.ensure(m.destination, kind)
     rec = MS.MS_REC if opts.recursive_bind else 0
     try:
+        guard_procfs(kernel, target)
         if index in idmap_fds:
             from runtime import idmap
 
@@ -175,6 +206,7 @@ def mount_cgroup(kernel, m, root: Root, opts, cgroup_dirs) -> None:
     v1_dirs, v2_dir = cgroup_dirs if cgroup_dirs else ((), None)
     target = root.ensure(m.destination, "dir")
     try:
+        guard_procfs(kernel, target)
         if v2_dir:
             kernel.mount(v2_dir, target, None, MS.MS_BIND | MS.MS_REC)
         else:
@@ -254,26 +286,60 @@ def apply_rootfs_propagation(kernel, spec) -> None:
             kernel.mount(None, "/", None, mountopts.parse([prop]).propagation[0])
 
 
+def has_procfs(spec) -> bool:
+    return any(m.type == "proc" and clean(m.destination) == "/proc" for m in spec.mounts)
+
+
+def lookup_protected(kernel, root: Root, spec, path: str):
+    """A masked or read-only path, which under /proc must be procfs's own file (not one of
+    the image's, nor a mount over it)."""
+    target = root.lookup(path)
+    if target is not None and clean(path).startswith("/proc/") and has_procfs(spec):
+        try:
+            procfs.check_on_procfs(kernel, target)
+        except BaseException:
+            kernel.close(target.fd)
+            raise
+    return target
+
+
 def mask_paths(kernel, root: Root, spec) -> None:
-    """maskedPaths: files hidden under /dev/null, directories under an empty read-only tmpfs."""
-    for index, path in enumerate(spec.linux.masked_paths if spec.linux else []):
-        with kernel.because(f"/linux/maskedPaths/{index}"):
-            target = root.lookup(path)
-            if target is None:
-                continue
-            try:
-                if kernel.kind_of(target) == "dir":
-                    kernel.mount("tmpfs", target, "tmpfs", MS.MS_RDONLY, None)
-                else:
-                    kernel.mount("/dev/null", target, None, MS.MS_BIND)
-            finally:
-                kernel.close(target.fd)
+    """maskedPaths: files hidden under the container's /dev/null (checked to be the null device:
+    CVE-2025-31133), directories under an empty read-only tmpfs."""
+    null = None
+    try:
+        for index, path in enumerate(spec.linux.masked_paths if spec.linux else []):
+            with kernel.because(f"/linux/maskedPaths/{index}"):
+                target = lookup_protected(kernel, root, spec, path)
+                if target is None:
+                    continue
+                try:
+                    if kernel.kind_of(target) == "dir":
+                        kernel.mount("tmpfs", target, "tmpfs", MS.MS_RDONLY, None)
+                    else:
+                        null = null or open_null_device(kernel, root)
+                        kernel.mount(str(null), target, None, MS.MS_BIND)
+                finally:
+                    kernel.close(target.fd)
+    finally:
+        if null is not None:
+            kernel.close(null.fd)
+
+
+def open_null_device(kernel, root: Root):
+    null = root.open("/dev/null")
+    try:
+        procfs.check_null_device(kernel, null)
+    except BaseException:
+        kernel.close(null.fd)
+        raise
+    return null
 
 
 def readonly_paths(kernel, root: Root, spec) -> None:
     for index, path in enumerate(spec.linux.readonly_paths if spec.linux else []):
         with kernel.because(f"/linux/readonlyPaths/{index}"):
-            target = root.lookup(path)
+            target = lookup_protected(kernel, root, spec, path)
             if target is None:
                 continue
             try:

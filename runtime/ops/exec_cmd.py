@@ -264,7 +264,7 @@ def _process(process, opts: ExecOptions, chan: Channel, console_fd: int, flt) ->
         if process.user.umask is not None:
             os.umask(process.user.umask)
         with k.because("/process/cwd"):  # the error names the field and the directory
-            k.chdir(process.cwd)
+            steps.enter_cwd(k, process.cwd)  # inside the container's root only (CVE-2024-21626)
         path = steps.find_executable(process.args[0], process.env)
         affinity = process.exec_cpu_affinity
         if affinity is not None and affinity.final:

@@ -6,9 +6,24 @@ from runtime import fastjson
 from runtime.errors import PyruncError
 
 DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+# Host information and kernel knobs a container has no business reading or changing.
 MASKED = ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-          "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"]
+          "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
+          "/sys/devices/virtual/powercap"]
 READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+# The device cgroup: everything denied, then what every container's /dev holds (null, zero,
+# full, random, urandom, tty, console, ptmx, the pty slaves), and mknod of any node (which is
+# harmless while access stays denied).
+DEFAULT_DEVICE_RULES = [
+    {"allow": False, "access": "rwm"},
+    {"allow": True, "type": "c", "access": "m"},
+    {"allow": True, "type": "b", "access": "m"},
+    *({"allow": True, "type": "c", "major": 1, "minor": minor, "access": "rwm"} for minor in (3, 5, 7, 8, 9)),
+    {"allow": True, "type": "c", "major": 5, "minor": 0, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 5, "minor": 1, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 5, "minor": 2, "access": "rwm"},
+    {"allow": True, "type": "c", "major": 136, "access": "rwm"},
+]
 
 
 def default_config(rootless: bool = False) -> dict:
@@ -43,7 +58,7 @@ def default_config(rootless: bool = False) -> dict:
              "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
         ],
         "linux": {
-            "resources": {"devices": [{"allow": False, "access": "rwm"}]},
+            "resources": {"devices": [dict(rule) for rule in DEFAULT_DEVICE_RULES]},
             "namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount", "cgroup")],
             "maskedPaths": list(MASKED),
             "readonlyPaths": list(READONLY),
