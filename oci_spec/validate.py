@@ -16,8 +16,7 @@ schema and semantic problems together.
 
 from __future__ import annotations
 
-import json
-
+from . import jsontext
 from .errors import ConfigError, FieldError, sort_errors
 from .semantic import config_checks, features_checks, process_checks
 from .validate_fast import is_valid, unknown_properties
@@ -65,11 +64,6 @@ def validate_features(features) -> list[FieldError]:
     return sort_errors(schema_problems(features, "features") + features_checks(features))
 
 
-def _reject_constant(name):
-    # Python's json accepts NaN and Infinity; JSON (and Go) do not.
-    raise ValueError(f"{name} is not a JSON value")
-
-
 def read_json(path: str, source: str):
     """The parsed JSON document at ``path``; on failure a ConfigError whose
     lines start with ``source``."""
@@ -88,9 +82,7 @@ def parse_json(data: bytes | str, source: str):
         raise ConfigError([FieldError("", f"invalid JSON: not UTF-8 text (byte {e.start})")],
                           source) from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as e:
-        raise ConfigError([FieldError("", f"invalid JSON at line {e.lineno} column {e.colno}:"
-                                          f" {e.msg}")], source) from None
-    except ValueError as e:
-        raise ConfigError([FieldError("", f"invalid JSON: {e}")], source) from None
+        return jsontext.loads(text)
+    except jsontext.Invalid as e:
+        where = f" at line {e.lineno} column {e.colno}:" if e.lineno else ":"
+        raise ConfigError([FieldError("", f"invalid JSON{where} {e.msg}")], source) from None

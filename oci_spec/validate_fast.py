@@ -19,7 +19,6 @@ runc, rejects it too).
 
 from __future__ import annotations
 
-import json
 import os
 
 from .errors import escape_token
@@ -51,8 +50,10 @@ def load_schema(name: str) -> dict:
     """The parsed schema file ``oci_spec/schema/<name>.json`` (cached)."""
     schema = _schema_cache.get(name)
     if schema is None:
+        from .jsontext import loads
+
         with open(os.path.join(SCHEMA_DIR, name + ".json"), encoding="utf-8") as f:
-            schema = json.load(f)
+            schema = loads(f.read())
         _schema_cache[name] = schema
     return schema
 
@@ -246,14 +247,18 @@ def _k_maximum(arg, schema, build, resolve):
 
 
 def _k_pattern(arg, schema, build, resolve):
+    from .patterns import CHECKS
+
+    plain = CHECKS.get(arg)
+    if plain is not None:
+        return lambda v: type(v) is not str or plain(v)
     compiled: list = []
 
     def check(v):
         if type(v) is not str:
             return True
         if not compiled:
-            # json already imported re, so this costs only the compile, and
-            # only for patterns a config actually reaches.
+            # A pattern oci_spec.patterns lacks: `re`, loaded only when a value reaches it.
             import re
             compiled.append(re.compile(arg))
         return compiled[0].search(v) is not None

@@ -131,8 +131,8 @@ if [[ ${PYRUNC_NO_LINK:-0} != 1 ]]; then
 # pyrunc launcher written by scripts/install.sh (the console script in $VENV/bin works too).
 import sys
 sys.path[:0] = ["$REPO", "$site_packages"]
-from runtime.cli import main
-sys.exit(main())
+from runtime.cli import run
+run()
 LAUNCHER
     as_root chmod 755 "$LINK"
 fi

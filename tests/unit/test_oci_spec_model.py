@@ -187,9 +187,10 @@ def test_all_model_classes_have_fields():
 
 def test_model_is_imported_without_dataclasses():
     """The point of the hand-made model: `create` does not pay for `dataclasses`."""
-    out = subprocess.run([sys.executable, "-I", "-c",
-                          "import sys, oci_spec.model; print('dataclasses' in sys.modules)"],
-                         capture_output=True, text=True, cwd=REPO, check=True)
+    code = f"import sys; sys.path.insert(0, {str(REPO)!r}); import oci_spec.model; " \
+        "print('dataclasses' in sys.modules)"
+    out = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True,
+                         check=True)
     assert out.stdout.strip() == "False"
 
 
