@@ -8,13 +8,16 @@
 #
 # Environment:
 #   PYRUNC_INSTALL_LOG   log file (default: <repo>/.install.log)
-#   PYTHON               interpreter for the venv (default: the first python3 on PATH, >= 3.11)
+#   PYTHON               interpreter for the venv (default: Debian's /usr/bin/python3 when it is
+#                        >= 3.11, else the first python3 on PATH). Debian's build links
+#                        libpython statically and is PGO-optimised: it starts ~1 ms faster
+#                        than a pyenv build, on every pyrunc command.
 #   PYRUNC_NO_LINK=1     do not create /usr/local/bin/pyrunc
 set -eEuo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LOG=${PYRUNC_INSTALL_LOG:-$REPO/.install.log}
-PYTHON=${PYTHON:-python3}
+PYTHON=${PYTHON:-}
 VENV=$REPO/.venv
 LINK=/usr/local/bin/pyrunc
 
@@ -85,6 +88,12 @@ if ((${#missing[@]})); then
 fi
 
 # --- Python ------------------------------------------------------------------------------
+if [[ -z $PYTHON ]]; then
+    PYTHON=python3
+    if /usr/bin/python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+        PYTHON=/usr/bin/python3
+    fi
+fi
 step "checking $PYTHON (>= 3.11)"
 command -v "$PYTHON" >>"$LOG" 2>&1 || die "$PYTHON not found on PATH"
 "$PYTHON" - >>"$LOG" 2>&1 <<'PY' || die "$PYTHON is older than 3.11"
