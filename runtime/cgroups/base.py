@@ -61,6 +61,10 @@ class Manager:
         self.created: list[str] = list(created or [])
         self._oom_fds: list[int] = []
 
+    def join_early(self, pid: int) -> None:
+        """Put the init, while it sets up, where nothing can get in the way of that setup
+        (v1 overrides it); `join` does the rest. By default nothing."""
+
     # -- to be provided by the drivers ----------------------------------------------------------
     def paths(self) -> dict[str, str]:
         raise NotImplementedError
@@ -249,3 +253,4 @@ def poll_fd(fd: int, events: int, timeout: float) -> bool:
     poller = select.poll()
     poller.register(fd, events)
     return bool(poller.poll(max(0, int(timeout * 1000))))
+

@@ -304,6 +304,7 @@ def handshake(chan: Channel, spec, started: list[int], moved: list, cid: str, bu
             if provisional is not None:
                 provisional.add_process(init_pid)
             faults.point("create: init forked")
+            cgroup.join_early(init_pid)  # while the init sets up (Manager.join_early)
             if spec.linux.net_devices:
                 # Before the create hooks, so that they see the devices in place.
                 from runtime import netdevices

@@ -283,6 +283,22 @@ def test_join_writes_the_pid_everywhere(tree):
         assert tree.read(h, "test/c1", "cgroup.procs") == "4242"
 
 
+def test_early_join_leaves_memory_and_devices_for_after_the_setup(tree):
+    m = created(tree)
+    m.join_early(4242)
+    late = [h for h in ALL if "memory" in h or "devices" in h]
+    assert late
+    for h in ALL + ("unified",):
+        assert tree.read(h, "test/c1", "cgroup.procs") == ("" if h in late else "4242"), h
+    for h in ALL:  # the early ones are not written twice (a fake file would show "42424242")
+        if h not in late:
+            with open(tree.path(h, "test/c1", "cgroup.procs"), "w") as f:
+                f.write("early")
+    m.join(4242)
+    for h in ALL:
+        assert tree.read(h, "test/c1", "cgroup.procs") == ("4242" if h in late else "early"), h
+
+
 def test_pids_are_read_recursively(tree):
     m = created(tree)
     with open(tree.path("pids/test/c1/cgroup.procs"), "w") as f:
