@@ -143,7 +143,7 @@ class Provisional:
         }
 
     def save(self) -> None:
-        self.cdir.write(self.record)
+        self.cdir.write(self.record, copy=False)
 
     def add_process(self, pid: int) -> None:
         self.record["pid"] = pid
