@@ -397,11 +397,9 @@ def _reap(pid: int) -> None:
 
 def _undo(cdir: state.ContainerDir, started: list[int]) -> None:
     """A failed create leaves nothing: processes killed and reaped, the directory gone."""
-    import signal
-
     for pid in started:
         try:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, 9)  # SIGKILL (the `signal` module's enums cost ~3 ms to import)
         except ProcessLookupError:
             pass
     # stage-1 first: once it is gone its child, the init, is ours to reap.
