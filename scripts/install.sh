@@ -12,7 +12,7 @@
 #                        >= 3.11, else the first python3 on PATH). Debian's build links
 #                        libpython statically and is PGO-optimised: it starts ~1 ms faster
 #                        than a pyenv build, on every pyrunc command.
-#   PYRUNC_NO_LINK=1     do not create /usr/local/bin/pyrunc
+#   PYRUNC_NO_LINK=1     do not create /usr/local/bin/pyrunc (nor the man page pyrunc(8))
 set -eEuo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,6 +20,7 @@ LOG=${PYRUNC_INSTALL_LOG:-$REPO/.install.log}
 PYTHON=${PYTHON:-}
 VENV=$REPO/.venv
 LINK=/usr/local/bin/pyrunc
+MAN_DIR=/usr/local/share/man/man8
 
 # busybox-static: rootfs of test bundles; gcc, libc6-dev (only a recommendation of gcc, and
 # recommendations are not installed), libffi-dev, python3-dev: the cffi extension;
@@ -144,6 +145,9 @@ from runtime.cli import run
 run()
 LAUNCHER
     as_root chmod 755 "$LINK"
+    # pyrunc(8), rendered from the same tables as the parser (scripts/gen_cli_docs.py).
+    as_root mkdir -p "$MAN_DIR"
+    "$VENV/bin/python" "$REPO/scripts/gen_cli_docs.py" --man | as_root tee "$MAN_DIR/pyrunc.8" >/dev/null
 fi
 
 step "checking the installed pyrunc"
@@ -156,7 +160,7 @@ echo "$version" >>"$LOG"
 trap - ERR
 echo "pyrunc installed: ${version:-pyrunc} (Python $want_version, venv $VENV)"
 if [[ ${PYRUNC_NO_LINK:-0} != 1 ]]; then
-    echo "  $LINK: launcher for $REPO (Python of $VENV)"
+    echo "  $LINK: launcher for $REPO (Python of $VENV); man page $MAN_DIR/pyrunc.8"
 fi
 if ((${#missing[@]})); then
     echo "  Debian packages installed: ${missing[*]}"
