@@ -26,7 +26,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from benchlib import cgroups, plot, proc, report, runtimes, stats, targets
-from benchlib.bench import Bench, Settings
+from benchlib.bench import Bench, Result, Settings
 from benchlib.scenarios import ALIASES, SCENARIOS
 
 REPO = runtimes.REPO
@@ -126,7 +126,6 @@ def run_scenarios(bench: Bench, names: list[str], base: str | None) -> dict:
         try:
             result = module.measure(bench)
         except proc.BenchError as err:  # a scenario that cannot run at all: note, go on
-            from benchlib.bench import Result
             result = Result(module.TITLE, {})
             result.notes.append(f"scenario failed: {err}")
             print(f"suite: {name}: {err}", file=sys.stderr)
@@ -149,19 +148,10 @@ def write_outputs(data: dict, args: argparse.Namespace, plot_path: str) -> None:
         print(f"plot: {why_not}" if why_not else f"plot: {plot_path}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.from_json:
-        data = json.loads(Path(args.from_json).read_text())
-        print(report.render(data))
-        write_outputs(data, args, args.plot or "none")
-        return 0
-    if os.geteuid() != 0:
-        print("suite.py: must run as root", file=sys.stderr)
-        return 2
+def measure(args: argparse.Namespace, command: list[str]) -> dict | None:
+    """Run args.scenario_list against args.runtimes; the run's data (no targets), or None when
+    none of the runtimes is installed.  `command` is recorded as the run's argv.  Needs root."""
     settings = settings_from(args)
-    json_path = Path(args.json or (QUICK_JSON if args.quick else DEFAULT_JSON)).resolve()
-    plot_path = args.plot or str(QUICK_PLOT if args.quick else DEFAULT_PLOT)
     notes: list[str] = []
     if not proc.become_subreaper():
         raise SystemExit("suite.py: prctl(PR_SET_CHILD_SUBREAPER) failed")
@@ -171,8 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"suite: {note}", file=sys.stderr)
     if not found:
         shutil.rmtree(work, ignore_errors=True)
-        print("suite.py: none of the runtimes is installed", file=sys.stderr)
-        return 2
+        print("suite: none of the runtimes is installed", file=sys.stderr)
+        return None
     bench = Bench(work, found, settings)
     v1ns = None
     started = datetime.datetime.now(datetime.UTC)
@@ -184,8 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             for rt in wrapped:
                 rt.prefix = list(v1ns.prefix)
                 notes.append(runtimes.crun_note(rt, cost))
-        base = found[0].name
-        scenarios = run_scenarios(bench, args.scenario_list, base)
+        scenarios = run_scenarios(bench, args.scenario_list, found[0].name)
     finally:
         bench.close()
         cgroups.remove_all()
@@ -193,10 +182,10 @@ def main(argv: list[str] | None = None) -> int:
             v1ns.stop()
         proc.reap_strays()
         shutil.rmtree(work, ignore_errors=True)
-    data = {
+    return {
         "suite_version": SUITE_VERSION,
         "started": started.isoformat(timespec="seconds"),
-        "argv": ["benchmarks/suite.py", *(sys.argv[1:] if argv is None else argv)],
+        "argv": command,
         "host": host_info(), "git": git_info(),
         "settings": {**asdict(settings), "scenarios": args.scenario_list,
                      "cgroup_parent": cgroups.parent_path()},
@@ -206,14 +195,35 @@ def main(argv: list[str] | None = None) -> int:
         "notes": notes,
         "scenarios": scenarios,
     }
-    data["targets"] = targets.check(scenarios) if base == targets.BASE else []
+
+
+def any_failed(data: dict) -> bool:
+    return any(sc["failures"] for sc in data["scenarios"].values())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.from_json:
+        data = json.loads(Path(args.from_json).read_text())
+        print(report.render(data))
+        write_outputs(data, args, args.plot or "none")
+        return 0
+    if os.geteuid() != 0:
+        print("suite.py: must run as root", file=sys.stderr)
+        return 2
+    json_path = Path(args.json or (QUICK_JSON if args.quick else DEFAULT_JSON)).resolve()
+    plot_path = args.plot or str(QUICK_PLOT if args.quick else DEFAULT_PLOT)
+    data = measure(args, ["benchmarks/suite.py", *(sys.argv[1:] if argv is None else argv)])
+    if data is None:
+        return 2
+    base = next(iter(data["runtimes"]))
+    data["targets"] = targets.check(data["scenarios"]) if base == targets.BASE else []
     print(report.render(data))
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(data, indent=1) + "\n")
     print(f"\nJSON: {json_path}")
     write_outputs(data, args, plot_path)
-    failed = any(sc["failures"] for sc in scenarios.values())
-    return 1 if failed else 0
+    return 1 if any_failed(data) else 0
 
 
 if __name__ == "__main__":

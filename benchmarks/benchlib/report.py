@@ -67,8 +67,9 @@ def render(data: dict, table=text_table, heading=lambda s: f"\n== {s}") -> str:
         for rt, errors in sc["errors"].items():
             parts.append(f"{rt}: {sc['failures'].get(rt, 0)} failure(s); first: "
                          + errors[0].splitlines()[0][:300])
-    parts.append(heading("targets (ratios: median of per-round pyrunc/other ratios)"))
-    parts.append(table(*targets_rows(data["targets"])))
+    if "targets" in data:  # a run of the whole suite; not benchmarks/lifecycle.py's
+        parts.append(heading("targets (ratios: median of per-round pyrunc/other ratios)"))
+        parts.append(table(*targets_rows(data["targets"])))
     parts.append("")
     for rt, info in data["runtimes"].items():
         parts.append(f"{rt}: {info['version']} ({info['binary']})")

@@ -1,4 +1,4 @@
-"""create -> start -> wait -> delete, each step timed (like benchmarks/lifecycle.py)."""
+"""create -> start -> wait -> delete, each step timed (benchmarks/lifecycle.py runs it from its own CLI)."""
 
 from __future__ import annotations
 

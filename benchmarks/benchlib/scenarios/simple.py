@@ -2,33 +2,66 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
 from ..bench import Bench, Result
 from ..proc import BenchError
 from ..runtimes import Runtime
 
 MS = {"unit": "ms", "better": "lower", "aggregate": "median"}
+TimedCommand = Callable[[Runtime], float]  # runs one runtime command; returns its wall seconds
 
 
-class RunScenario:
-    NAME = "run"
-    TITLE = "run /bin/true"
-    DESCRIPTION = ("wall time of `RUNTIME run --bundle B ID` for a busybox bundle whose process "
-                   "is /bin/true: create, start, wait for the exit and delete in one command")
+@dataclass(frozen=True)
+class CommandScenario:
+    """A scenario whose round is one runtime command, timed; its metric is named NAME.
 
-    @staticmethod
-    def measure(bench: Bench) -> Result:
-        bundle = str(bench.bundle("true", ["/bin/true"]))
-        result = Result(RunScenario.TITLE, {"run": MS})
+    `prepare(bench, result)` is a context manager that makes what the command needs (a
+    bundle, a running container) and gives the function running the command."""
 
-        def one_round(rt: Runtime) -> dict:
-            cid = bench.new_id("run", rt)
-            bench.track(rt, cid)
-            seconds = bench.checked(rt, "run", "--bundle", bundle, cid)
-            bench.untrack(rt, cid)  # `run` deletes the container when its process exits
-            return {"run": seconds * 1000}
+    NAME: str
+    TITLE: str
+    DESCRIPTION: str
+    prepare: Callable[[Bench, Result], contextlib.AbstractContextManager[TimedCommand]]
 
-        bench.interleaved(result, one_round, progress="run")
+    def measure(self, bench: Bench) -> Result:
+        result = Result(self.TITLE, {self.NAME: MS})
+        with self.prepare(bench, result) as command:
+            bench.interleaved(result, lambda rt: {self.NAME: command(rt) * 1000},
+                              progress=self.NAME)
         return result
+
+
+@contextlib.contextmanager
+def run_true(bench: Bench, result: Result) -> Iterator[TimedCommand]:
+    bundle = str(bench.bundle("true", ["/bin/true"]))
+
+    def run(rt: Runtime) -> float:
+        cid = bench.new_id("run", rt)
+        bench.track(rt, cid)
+        seconds = bench.checked(rt, "run", "--bundle", bundle, cid)
+        bench.untrack(rt, cid)  # `run` deletes the container when its process exits
+        return seconds
+
+    yield run
+
+
+@contextlib.contextmanager
+def exec_true(bench: Bench, result: Result) -> Iterator[TimedCommand]:
+    with SleepContainers(bench, result, "exec") as sleepers:
+        yield lambda rt: bench.checked(rt, "exec", sleepers.id_of(rt), "/bin/true")
+
+
+RUN = CommandScenario(
+    "run", "run /bin/true",
+    "wall time of `RUNTIME run --bundle B ID` for a busybox bundle whose process is /bin/true: "
+    "create, start, wait for the exit and delete in one command", run_true)
+EXEC = CommandScenario(
+    "exec", "exec /bin/true",
+    "wall time of `RUNTIME exec ID /bin/true` into a running container whose process is "
+    "`sleep` (started once per runtime with `run --detach`, not timed)", exec_true)
 
 
 class SleepContainers:
@@ -62,21 +95,3 @@ class SleepContainers:
         for rt in self.bench.runtimes:
             if rt.name in self.ids:
                 self.bench.force_delete(rt, self.ids.pop(rt.name))
-
-
-class ExecScenario:
-    NAME = "exec"
-    TITLE = "exec /bin/true"
-    DESCRIPTION = ("wall time of `RUNTIME exec ID /bin/true` into a running container whose "
-                   "process is `sleep` (started once per runtime with `run --detach`, not timed)")
-
-    @staticmethod
-    def measure(bench: Bench) -> Result:
-        result = Result(ExecScenario.TITLE, {"exec": MS})
-        with SleepContainers(bench, result, "exec") as sleepers:
-            def one_round(rt: Runtime) -> dict:
-                seconds = bench.checked(rt, "exec", sleepers.id_of(rt), "/bin/true")
-                return {"exec": seconds * 1000}
-
-            bench.interleaved(result, one_round, progress="exec")
-        return result
