@@ -7,49 +7,40 @@ creates ``DIR/rootfs`` (busybox, one symlink per applet, /etc/passwd, /etc/group
 the usual empty directories) and, with ``--config``, ``DIR/config.json`` holding
 :func:`default_config`.
 
-Standard library only.  The test suite imports this module (``tests/conftest.py``
-puts ``scripts/`` on ``sys.path``) and reuses :func:`build_rootfs`,
-:func:`clone_rootfs`, :func:`default_config` and :func:`deep_merge`.
+Standard library and the ``conformance`` package (the harness, which is installed without
+``scripts/``, holds the busybox rootfs and the runc-spec-like config both build on).  The
+test suite imports this module (``tests/conftest.py`` puts ``scripts/`` on ``sys.path``)
+and reuses :func:`build_rootfs`, :func:`clone_rootfs`, :func:`default_config` and
+:func:`deep_merge`.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import errno
 import hashlib
 import json
 import os
-import shutil
-import stat
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+try:
+    from conformance import busybox as _busybox
+except ImportError:  # run as a file outside the venv: the package is in the repository
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from conformance import busybox as _busybox
+
+find_busybox = _busybox.find_busybox
+busybox_applets = _busybox.busybox_applets
+clone_rootfs = _busybox.clone_tree
+
 # Bump when the layout built by build_rootfs changes: it is part of the cache key of the
 # test suite's shared base rootfs.
 ROOTFS_LAYOUT_VERSION = 1
 
-BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox", "/sbin/busybox")
-
-# (path, mode, uid, gid); created in this order
-ROOTFS_DIRS: tuple[tuple[str, int, int, int], ...] = (
-    ("bin", 0o755, 0, 0),
-    ("sbin", 0o755, 0, 0),
-    ("usr", 0o755, 0, 0),
-    ("usr/bin", 0o755, 0, 0),
-    ("usr/sbin", 0o755, 0, 0),
-    ("proc", 0o555, 0, 0),
-    ("sys", 0o555, 0, 0),
-    ("dev", 0o755, 0, 0),
-    ("tmp", 0o1777, 0, 0),
-    ("etc", 0o755, 0, 0),
-    ("root", 0o700, 0, 0),
-    ("home", 0o755, 0, 0),
-    ("home/test", 0o755, 1000, 1000),
-    ("run", 0o755, 0, 0),
-)
+ROOTFS_DIRS = _busybox.ROOTFS_DIRS
 
 PASSWD = """\
 root:x:0:0:root:/root:/bin/sh
@@ -71,8 +62,6 @@ DEFAULT_ENV = [
     "TERM=xterm",
 ]
 
-DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
-
 MASKED_PATHS = [
     "/proc/acpi",
     "/proc/asound",
@@ -86,42 +75,7 @@ MASKED_PATHS = [
     "/sys/firmware",
 ]
 
-READONLY_PATHS = [
-    "/proc/bus",
-    "/proc/fs",
-    "/proc/irq",
-    "/proc/sys",
-    "/proc/sysrq-trigger",
-]
-
-
 # --------------------------------------------------------------------------- busybox
-
-
-def find_busybox() -> str:
-    """Path of a statically linked busybox on this host."""
-    for cand in BUSYBOX_CANDIDATES:
-        if os.path.isfile(cand) and os.access(cand, os.X_OK):
-            return os.path.realpath(cand)
-    found = shutil.which("busybox")
-    if found:
-        return os.path.realpath(found)
-    raise FileNotFoundError("busybox not found (install the busybox-static package)")
-
-
-def busybox_applets(busybox: str) -> list[str]:
-    """Relative install paths of the applets (``bin/sh``, ``usr/bin/id``, ...)."""
-    out = subprocess.run(
-        [busybox, "--list-full"], check=True, capture_output=True, text=True, timeout=30
-    ).stdout
-    applets = []
-    for line in out.splitlines():
-        rel = line.strip().strip("/")
-        # only applets installed in a directory (busybox also lists a top-level 'linuxrc')
-        if not rel or "/" not in rel or rel == "bin/busybox":
-            continue
-        applets.append(rel)
-    return applets
 
 
 def rootfs_cache_key(busybox: str | None = None) -> str:
@@ -145,85 +99,15 @@ def _write(path: Path, text: str, mode: int = 0o644) -> None:
     os.chmod(path, mode)
 
 
-def _mkdir(path: Path, mode: int, uid: int, gid: int) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, mode)
-    if os.geteuid() == 0:
-        os.chown(path, uid, gid)
-
-
 def build_rootfs(rootfs: str | os.PathLike, busybox: str | None = None,
                  hostname: str = DEFAULT_HOSTNAME) -> Path:
     """Create a busybox root filesystem in ``rootfs`` (created if missing)."""
-    busybox = busybox or find_busybox()
-    root = Path(rootfs)
-    root.mkdir(parents=True, exist_ok=True)
-    os.chmod(root, 0o755)
-    for rel, mode, uid, gid in ROOTFS_DIRS:
-        _mkdir(root / rel, mode, uid, gid)
-
-    shutil.copyfile(busybox, root / "bin" / "busybox")
-    os.chmod(root / "bin" / "busybox", 0o755)
-    for rel in busybox_applets(busybox):
-        link = root / rel
-        link.parent.mkdir(parents=True, exist_ok=True)
-        if link.is_symlink() or link.exists():
-            continue
-        link.symlink_to("/bin/busybox")
-
+    root = _busybox.build_busybox_tree(rootfs, busybox or find_busybox(), ROOTFS_DIRS)
     _write(root / "etc" / "passwd", PASSWD)
     _write(root / "etc" / "group", GROUP)
     _write(root / "etc" / "hostname", hostname + "\n")
     _write(root / "etc" / "hosts", f"127.0.0.1\tlocalhost\n127.0.1.1\t{hostname}\n")
     return root
-
-
-def clone_rootfs(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
-    """Cheap copy of a rootfs: directories recreated (same mode and owner), regular files
-    and symlinks hard-linked (a hard link to a symlink is a symlink of its own name; on
-    another filesystem symlinks are recreated and files copied).
-
-    Hard links share the inode with ``src``: the copy may add, remove or replace entries
-    freely, but must not write into its files in place.  ``dst`` must not exist.
-    """
-    src, dst = Path(src), Path(dst)
-    os.mkdir(dst)
-    same_fs = os.stat(dst).st_dev == os.stat(src).st_dev
-    _copy_dir_meta(src, dst)
-    for dirpath, dirnames, filenames in os.walk(src):
-        rel = os.path.relpath(dirpath, src)
-        target_dir = dst if rel == "." else dst / rel
-        for name in dirnames + filenames:
-            s = os.path.join(dirpath, name)
-            d = target_dir / name
-            st = os.lstat(s)
-            if stat.S_ISDIR(st.st_mode):
-                os.mkdir(d)
-                _copy_dir_meta(s, d)
-                continue
-            if same_fs:
-                # (creating a symlink costs ~1 ms on some ext4 hosts; a link is ~100x cheaper)
-                try:
-                    os.link(s, d, follow_symlinks=False)
-                    continue
-                except OSError as e:
-                    if e.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
-                        raise
-            if stat.S_ISLNK(st.st_mode):
-                os.symlink(os.readlink(s), d)
-            elif stat.S_ISREG(st.st_mode):
-                shutil.copy2(s, d)
-                if os.geteuid() == 0:
-                    os.chown(d, st.st_uid, st.st_gid)
-        # os.walk does not descend into symlinked directories: nothing else to do
-    return dst
-
-
-def _copy_dir_meta(s: str | os.PathLike, d: str | os.PathLike) -> None:
-    st = os.lstat(s)
-    os.chmod(d, stat.S_IMODE(st.st_mode))
-    if os.geteuid() == 0:
-        os.chown(d, st.st_uid, st.st_gid)
 
 
 # --------------------------------------------------------------------------- config
@@ -238,78 +122,22 @@ def default_config(args: Iterable[str] | None = None, *, terminal: bool = False,
     by default (tests write into the rootfs), and ``args`` defaults to ``["sh"]``.
     Each call returns a new, independent dict.
     """
-    caps = list(DEFAULT_CAPS)
-    return {
-        "ociVersion": "1.0.2",
-        "process": {
-            "terminal": terminal,
-            "user": {"uid": 0, "gid": 0},
-            "args": list(args) if args is not None else ["sh"],
-            "env": list(DEFAULT_ENV),
-            "cwd": "/",
-            "capabilities": {
-                "bounding": list(caps),
-                "effective": list(caps),
-                "permitted": list(caps),
-                "ambient": list(caps),
-            },
-            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
-            "noNewPrivileges": True,
-        },
-        "root": {"path": rootfs, "readonly": readonly},
-        "hostname": hostname,
-        "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc"},
-            {
-                "destination": "/dev",
-                "type": "tmpfs",
-                "source": "tmpfs",
-                "options": ["nosuid", "strictatime", "mode=755", "size=65536k"],
-            },
-            {
-                "destination": "/dev/pts",
-                "type": "devpts",
-                "source": "devpts",
-                "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
-            },
-            {
-                "destination": "/dev/shm",
-                "type": "tmpfs",
-                "source": "shm",
-                "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
-            },
-            {
-                "destination": "/dev/mqueue",
-                "type": "mqueue",
-                "source": "mqueue",
-                "options": ["nosuid", "noexec", "nodev"],
-            },
-            {
-                "destination": "/sys",
-                "type": "sysfs",
-                "source": "sysfs",
-                "options": ["nosuid", "noexec", "nodev", "ro"],
-            },
-            {
-                "destination": "/sys/fs/cgroup",
-                "type": "cgroup",
-                "source": "cgroup",
-                "options": ["nosuid", "noexec", "nodev", "relatime", "ro"],
-            },
-        ],
-        "linux": {
-            "resources": {"devices": [{"allow": False, "access": "rwm"}]},
-            "namespaces": [
-                {"type": "pid"},
-                {"type": "network"},
-                {"type": "ipc"},
-                {"type": "uts"},
-                {"type": "mount"},
-            ],
-            "maskedPaths": list(MASKED_PATHS),
-            "readonlyPaths": list(READONLY_PATHS),
-        },
-    }
+    cfg = _busybox.spec_config(
+        ["sh"] if args is None else args, hostname=hostname, env=DEFAULT_ENV, masked_paths=MASKED_PATHS
+    )
+    proc = cfg["process"]
+    proc["terminal"] = terminal
+    proc["capabilities"]["ambient"] = list(_busybox.SPEC_CAPS)
+    cfg["root"] = {"path": rootfs, "readonly": readonly}
+    devpts = next(m for m in cfg["mounts"] if m["destination"] == "/dev/pts")
+    devpts["options"].append("gid=5")
+    cfg["mounts"].append({
+        "destination": "/sys/fs/cgroup",
+        "type": "cgroup",
+        "source": "cgroup",
+        "options": ["nosuid", "noexec", "nodev", "relatime", "ro"],
+    })
+    return cfg
 
 
 def deep_merge(base: Mapping, overrides: Mapping) -> dict:

@@ -4,6 +4,7 @@ sysctl, seccomp, propagation, masked and read-only paths."""
 from __future__ import annotations
 
 import array
+import contextlib
 import json
 import os
 import socket
@@ -12,7 +13,7 @@ import threading
 
 from ..model import case
 from ..runner import CaseContext
-from .util import parse_mountinfo, top_mount
+from .util import check_refused, parse_mountinfo, top_mount
 
 NS_FILE = {
     "pid": "pid",
@@ -157,27 +158,12 @@ def namespace_join(t: CaseContext) -> None:
         holder.wait()
 
 
-def _refused(t: CaseContext, rid: str, edit, what: str) -> None:
-    cfg = t.config(["/bin/true"])
-    edit(cfg)
-    bundle = t.bundle(cfg)
-    cid = t.new_id()
-    call = t.create(bundle, cid)
-    exists = t.rt("state", cid).ok
-    t.check(
-        rid,
-        not call.ok and not exists,
-        f"create refuses {what}",
-        f"exit {call.rc}, container exists: {exists}",
-    )
-
-
 @case("linux.namespaces.path-wrong-type")
 def namespace_wrong_type(t):
     def edit(cfg):
         cfg["linux"]["namespaces"] = [{"type": "mount"}, {"type": "network", "path": "/proc/self/ns/uts"}]
 
-    _refused(t, "linux.namespaces.path-wrong-type", edit, "a uts namespace path for network")
+    check_refused(t, "linux.namespaces.path-wrong-type", edit, "a uts namespace path for network")
 
 
 @case("linux.namespaces.duplicate")
@@ -185,7 +171,7 @@ def namespace_duplicate(t):
     def edit(cfg):
         cfg["linux"]["namespaces"] += [{"type": "pid"}]
 
-    _refused(t, "linux.namespaces.duplicate", edit, "two pid namespaces")
+    check_refused(t, "linux.namespaces.duplicate", edit, "two pid namespaces")
 
 
 DEFAULT_DEVICES = {
@@ -254,14 +240,38 @@ def _ip(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=10)
 
 
-@case("linux.netdevices.moved", "linux.netdevices.up", "linux.netdevices.attributes")
-def net_devices(t: CaseContext) -> None:
-    name = f"cf{t.tag}"
-    if _ip("link", "add", name, "mtu", "1400", "type", "dummy").returncode != 0:
-        for rid in t.case.reqs:
-            t.skip(rid, "cannot create a dummy interface on this host")
+@contextlib.contextmanager
+def _host_veth(name: str, mtu: int):
+    """A veth pair on the host: ``name``, the end a case moves into a container, and its
+    peer, which stays on the host.  Yields the peer, or None if the host cannot make one.
+    (A veth, not a dummy device: the dummy module may be missing, veth rarely is.)
+    Removed afterwards whatever happened: deleting the peer destroys both ends, wherever
+    the other one is."""
+    peer = f"{name}p"
+    if _ip("link", "add", name, "mtu", str(mtu), "type", "veth", "peer", "name", peer).returncode != 0:
+        yield None
         return
     try:
+        yield peer
+    finally:
+        for dev in (peer, name):
+            if _ip("link", "show", "dev", dev).returncode == 0:
+                _ip("link", "del", dev)
+
+
+@case(
+    "linux.netdevices.moved",
+    "linux.netdevices.up",
+    "linux.netdevices.attributes",
+    "linux.netdevices.no-lifecycle",
+)
+def net_devices(t: CaseContext) -> None:
+    name = f"cf{t.tag}"
+    with _host_veth(name, 1400) as peer:
+        if peer is None:
+            for rid in t.case.reqs:
+                t.skip(rid, "cannot create a veth pair on this host")
+            return
 
         def edit(cfg):
             cfg["linux"]["netDevices"] = {name: {"name": "conf0"}}
@@ -269,12 +279,8 @@ def net_devices(t: CaseContext) -> None:
         found = t.inspect(
             ["file:/sys/class/net/conf0/mtu", "file:/sys/class/net/conf0/flags", "ls:/sys/class/net"], edit
         )
-        t.check(
-            "linux.netdevices.moved",
-            "conf0" in found["ls:/sys/class/net"],
-            "conf0 in the container",
-            found["ls:/sys/class/net"],
-        )
+        moved = "conf0" in found["ls:/sys/class/net"]
+        t.check("linux.netdevices.moved", moved, "conf0 in the container", found["ls:/sys/class/net"])
         flags = found["file:/sys/class/net/conf0/flags"].get("data", "0").strip() or "0"
         t.check("linux.netdevices.up", int(flags, 16) & 1 == 1, "IFF_UP set", flags)
         t.eq(
@@ -282,8 +288,14 @@ def net_devices(t: CaseContext) -> None:
             found["file:/sys/class/net/conf0/mtu"].get("data", "").strip(),
             "1400",
         )
-    finally:
-        _ip("link", "del", name)
+        # `run` has deleted the container: a device moved back out would be on the host now
+        back = [dev for dev in (name, "conf0") if _ip("link", "show", "dev", dev).returncode == 0]
+        t.check(
+            "linux.netdevices.no-lifecycle",
+            moved and not back,
+            "the device moved in and not back out to the host",
+            f"on the host: {back}" if moved else "the device was never moved in",
+        )
 
 
 @case("linux.netdevices.exists")
@@ -291,7 +303,7 @@ def net_device_missing(t):
     def edit(cfg):
         cfg["linux"]["netDevices"] = {f"cfnone{t.tag[:6]}": {}}
 
-    _refused(t, "linux.netdevices.exists", edit, "a missing network interface")
+    check_refused(t, "linux.netdevices.exists", edit, "a missing network interface")
 
 
 @case("linux.sysctl")
@@ -356,7 +368,7 @@ def seccomp_bad_errno(t):
             "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_KILL", "errnoRet": 1}],
         }
 
-    _refused(t, "linux.seccomp.errno-unsupported", edit, "errnoRet with SCMP_ACT_KILL")
+    check_refused(t, "linux.seccomp.errno-unsupported", edit, "errnoRet with SCMP_ACT_KILL")
 
 
 @case("linux.seccomp.listener-failure")
@@ -368,7 +380,7 @@ def seccomp_listener_missing(t):
             "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}],
         }
 
-    _refused(t, "linux.seccomp.listener-failure", edit, "an unreachable listenerPath")
+    check_refused(t, "linux.seccomp.listener-failure", edit, "an unreachable listenerPath")
 
 
 @case("linux.seccomp.listener-state", "linux.seccomp.listener-one-per-connection")

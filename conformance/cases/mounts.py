@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..model import case
 from ..runner import CaseContext, CaseError
-from .util import parse_mountinfo, top_mount
+from .util import Mount, parse_mountinfo, top_mount
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_NOATIME, MS_NODIRATIME, MS_NOSYMFOLLOW = 1024, 2048, 256
@@ -221,19 +221,18 @@ def mount_order(t: CaseContext) -> None:
 
     found = t.inspect(["mountinfo"], edit)
     mounts = parse_mountinfo(found["mountinfo"])
-    top = top_mount(mounts, "/mnt")
+    _check_top_mount(t, "config.mounts.order", mounts, "/mnt", "size=2048k", "the size=2m tmpfs on top")
+    _check_top_mount(t, "config.mounts.relative-destination", mounts, "/reldest", None, "a tmpfs")
+    _check_top_mount(t, "config.mounts.unknown-option-data", mounts, "/inodes", "nr_inodes=4242", "a tmpfs")
+
+
+def _check_top_mount(t: CaseContext, rid: str, mounts: list[Mount], point: str, token: str | None,
+                     what: str) -> None:
+    """The mount on top at ``point`` exists and, if ``token`` is given, has that option."""
+    top = top_mount(mounts, point)
     t.check(
-        "config.mounts.order",
-        top is not None and "size=2048k" in top.tokens,
-        "the size=2m tmpfs on top at /mnt",
+        rid,
+        top is not None and (token is None or token in top.tokens),
+        f"{what} at {point}" + (f" with {token}" if token else ""),
         top.line if top else "no mount",
-    )
-    rel = top_mount(mounts, "/reldest")
-    t.check("config.mounts.relative-destination", rel is not None, "a tmpfs at /reldest", "none")
-    ino = top_mount(mounts, "/inodes")
-    t.check(
-        "config.mounts.unknown-option-data",
-        ino is not None and "nr_inodes=4242" in ino.tokens,
-        "tmpfs at /inodes with nr_inodes=4242",
-        ino.line if ino else "no mount",
     )

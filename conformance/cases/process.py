@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..model import case
 from ..runner import CaseContext
-from .util import cap_mask
+from .util import cap_mask, check_refused
 
 CAPS = {
     "bounding": ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SETPCAP", "CAP_SYS_CHROOT"],
@@ -172,21 +172,6 @@ def oom_unset(t: CaseContext) -> None:
     )
 
 
-def _refused(t: CaseContext, rid: str, edit, what: str) -> None:
-    cfg = t.config(["/bin/true"])
-    edit(cfg)
-    bundle = t.bundle(cfg)
-    cid = t.new_id()
-    call = t.create(bundle, cid)
-    exists = t.rt("state", cid).ok
-    t.check(
-        rid,
-        not call.ok and not exists,
-        f"create refuses {what}",
-        f"exit {call.rc}, container exists: {exists}",
-    )
-
-
 def _set(path: str, value):
     def edit(cfg):
         node = cfg
@@ -200,7 +185,7 @@ def _set(path: str, value):
 
 @case("config.process.rlimits-invalid")
 def rlimit_invalid(t):
-    _refused(
+    check_refused(
         t,
         "config.process.rlimits-invalid",
         _set("process.rlimits", [{"type": "RLIMIT_CONFORMANCE", "soft": 1, "hard": 1}]),
@@ -210,7 +195,7 @@ def rlimit_invalid(t):
 
 @case("config.process.rlimits-duplicate")
 def rlimit_duplicate(t):
-    _refused(
+    check_refused(
         t,
         "config.process.rlimits-duplicate",
         _set(
@@ -226,12 +211,12 @@ def rlimit_duplicate(t):
 
 @case("config.process.cwd-absolute")
 def cwd_relative(t):
-    _refused(t, "config.process.cwd-absolute", _set("process.cwd", "tmp"), "a relative cwd")
+    check_refused(t, "config.process.cwd-absolute", _set("process.cwd", "tmp"), "a relative cwd")
 
 
 @case("config.ociversion.invalid")
 def ociversion_invalid(t):
-    _refused(t, "config.ociversion.invalid", _set("ociVersion", "one.two"), "ociVersion 'one.two'")
+    check_refused(t, "config.ociversion.invalid", _set("ociVersion", "one.two"), "ociVersion 'one.two'")
 
 
 @case("config.valid-values.unsupported")
@@ -239,7 +224,7 @@ def unknown_namespace(t):
     def edit(cfg):
         cfg["linux"]["namespaces"].append({"type": "conformance"})
 
-    _refused(t, "config.valid-values.unsupported", edit, "namespace type 'conformance'")
+    check_refused(t, "config.valid-values.unsupported", edit, "namespace type 'conformance'")
 
 
 @case("config.mounts.idmap-pairs")
@@ -255,12 +240,12 @@ def idmap_pairs(t):
             }
         )
 
-    _refused(t, "config.mounts.idmap-pairs", edit, "uidMappings without gidMappings")
+    check_refused(t, "config.mounts.idmap-pairs", edit, "uidMappings without gidMappings")
 
 
 @case("config.root.path-exists")
 def root_missing(t):
-    _refused(t, "config.root.path-exists", _set("root.path", "no-such-rootfs"), "a missing root.path")
+    check_refused(t, "config.root.path-exists", _set("root.path", "no-such-rootfs"), "a missing root.path")
 
 
 @case("config.root.path-relative", "config.root.readonly-default")

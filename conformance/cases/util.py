@@ -1,8 +1,27 @@
-"""Helpers shared by the cases: reading the checker's findings."""
+"""Helpers shared by the cases: reading the checker's findings, common checks."""
 
 from __future__ import annotations
 
 import dataclasses
+
+from ..runner import CaseContext
+
+
+def check_refused(t: CaseContext, rid: str, edit, what: str, files: dict[str, str] | None = None) -> None:
+    """``create`` of the default config adjusted by ``edit(cfg)`` must fail (``what`` says
+    what it must refuse) and leave no container behind."""
+    cfg = t.config(["/bin/true"])
+    edit(cfg)
+    bundle = t.bundle(cfg, files)
+    cid = t.new_id()
+    call = t.create(bundle, cid)
+    exists = t.rt("state", cid).ok
+    t.check(
+        rid,
+        not call.ok and not exists,
+        f"create refuses {what}",
+        f"exit {call.rc}, container exists: {exists}",
+    )
 
 
 @dataclasses.dataclass

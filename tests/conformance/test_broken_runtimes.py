@@ -5,6 +5,7 @@ broken one in the same run, and must fail exactly the rows the defect touches.""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -68,6 +69,24 @@ DEFECTS = {
         sys.stdout.buffer.write(out)
         sys.exit(proc.returncode)
         """),
+    "no-net-devices": PRELUDE
+    + textwrap.dedent("""\
+        edit(lambda cfg: cfg["linux"].pop("netDevices", None))
+        os.execv(REAL, [REAL] + args)
+        """),
+    "run-fails": PRELUDE
+    + textwrap.dedent("""\
+        if "run" in args:
+            sys.exit("run-fails: refusing to run")
+        os.execv(REAL, [REAL] + args)
+        """),
+}
+NET_DEVICE_ROWS = {
+    "linux.netdevices.moved",
+    "linux.netdevices.up",
+    "linux.netdevices.attributes",
+    "linux.netdevices.exists",
+    "linux.netdevices.no-lifecycle",
 }
 
 
@@ -112,6 +131,7 @@ def failed(doc: dict, path: str) -> set[str]:
             {"config.mounts.option.nosuid"},
         ),
         ("wrong-status", ["runtime.state.status", "runtime.state.id"], {"runtime.state.status"}),
+        ("no-net-devices", ["linux.netdevices*", "linux.sysctl"], NET_DEVICE_ROWS),
     ],
 )
 def test_planted_defect_fails_exactly_its_rows(tmp_path, defect, patterns, expected):
@@ -122,3 +142,21 @@ def test_planted_defect_fails_exactly_its_rows(tmp_path, defect, patterns, expec
     assert doc["exit"] == 1 and "REGRESSIONS" in doc["stdout"], doc["stdout"]
     for rid in expected:
         assert "expected" in doc["results"][broken][rid]["detail"]
+
+
+def _harness_veths() -> set[str]:
+    """Host interfaces named like the harness's veth pairs (cf<tag>, cf<tag>p)."""
+    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
+    names = {line.split(": ")[1].split("@")[0] for line in out.splitlines()}
+    return {n for n in names if re.fullmatch(r"cf[0-9a-f]{8}p?", n)}
+
+
+@pytest.mark.skipif(shutil.which("ip") is None, reason="needs iproute2 on the host")
+def test_net_device_case_removes_its_veth_when_the_container_fails(tmp_path):
+    before = _harness_veths()
+    doc = run_harness(tmp_path, "run-fails", ["linux.netdevices.moved", "linux.netdevices.up"])
+    real, broken = doc["paths"]
+    assert failed(doc, real) == set(), doc["stdout"]
+    assert failed(doc, broken) == {"linux.netdevices.moved", "linux.netdevices.up"}, doc["stdout"]
+    assert "run-fails: refusing to run" in doc["results"][broken]["linux.netdevices.moved"]["detail"]
+    assert _harness_veths() <= before, "a veth pair of the harness is left on the host"
