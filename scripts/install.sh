@@ -26,7 +26,7 @@ MAN_DIR=/usr/local/share/man/man8
 # recommendations are not installed), libffi-dev, python3-dev: the cffi extension;
 # python3-venv: `python3 -m venv` on Debian's python; libseccomp-dev: seccomp support;
 # util-linux, iproute2: test tooling (unshare, nsenter, ip); runc, crun: comparisons;
-# time (GNU time): peak RSS of each runtime command in benchmarks/lifecycle.py;
+# time (GNU time): peak RSS of each runtime command (the benchmark suite's rss scenario);
 # podman, containerd: the engines the engine tests drive pyrunc with.
 PACKAGES=(busybox-static gcc libc6-dev libffi-dev python3-dev python3-venv libseccomp-dev
           util-linux iproute2 runc crun time podman containerd catatonit containernetworking-plugins iptables)
