@@ -67,6 +67,8 @@ def set_identity(kernel, process) -> None:
                 # inheritable; like runc, others are left out rather than failing the start.
                 if num <= known and permitted & inheritable & (1 << num):
                     kernel.ambient_raise(num, name)
+                else:
+                    kernel.note(f"ambient {name} left out: not both permitted and inheritable")
     if process.no_new_privileges:
         with kernel.because("/process/noNewPrivileges"):
             kernel.prctl(PR_SET_NO_NEW_PRIVS, 1, "PR_SET_NO_NEW_PRIVS")
