@@ -6,12 +6,23 @@ impatient engine would. Raising N until the command completes kills it once at e
 and after each kill the test checks that `delete --force` leaves nothing behind.
 
 Without the variable `point` is a no-op (a global lookup and a compare). The label of the
-step is written to stderr first, so that a failing test names the step.
+step is written to stderr first, so that a failing test names the step. Only a development
+checkout (the source tree with its tests/ beside runtime/) honours the variable: an installed
+pyrunc never kills itself because of something in its environment.
 """
 
 import os
 
-_FAULT_AT = int(os.environ.get("PYRUNC_TEST_FAULT_AT") or 0)
+
+def _fault_at() -> int:
+    wanted = os.environ.get("PYRUNC_TEST_FAULT_AT")
+    if not wanted:
+        return 0
+    checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return int(wanted) if os.path.isdir(os.path.join(checkout, "tests", "faults")) else 0
+
+
+_FAULT_AT = _fault_at()
 _reached = 0
 
 
