@@ -35,7 +35,7 @@ class ContainerState:
                  rootfs: str = "", created: str = "", annotations: dict | None = None):
         self.oci_version = oci_version
         self.id = id
-        self.status = status  # created, running, paused or stopped
+        self.status = status  # creating, created, running, paused or stopped
         self.pid = pid  # 0 once stopped
         self.bundle = bundle
         self.rootfs = rootfs
