@@ -5,16 +5,18 @@ import os
 
 from runtime import state
 from runtime.errors import PyruncError
-from runtime.ops import create as create_op
-from runtime.ops import delete as delete_op
-from runtime.ops import start as start_op
 
 FORWARDED = [signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1,
              signal.SIGUSR2, signal.SIGWINCH, signal.SIGCONT]
 
 
-def run(store: state.StateStore, cid: str, opts: create_op.CreateOptions, detach: bool, keep: bool) -> int:
+def run(store: state.StateStore, cid: str, opts, detach: bool, keep: bool) -> int:
+    """`opts`: runtime.ops.create.CreateOptions. (The operations are imported here: `exec`
+    imports this module only for `wait_for`.)"""
     import cext
+    from runtime.ops import create as create_op
+    from runtime.ops import delete as delete_op
+    from runtime.ops import start as start_op
 
     spec = create_op.load_spec(opts.bundle)
     proxy = None
