@@ -58,7 +58,17 @@ def _fail(text: str, pos: int, msg: str):
 _esc = _json.encode_basestring_ascii
 
 
+def _unencodable(value):
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+# The C encoder of `_json` (what json.dumps uses without indent); compact, ASCII, no NaN.
+_c_encode = _json.make_encoder(None, _unencodable, _esc, None, ":", ",", False, False, False)
+
+
 def dumps(value, indent: int | None = None) -> str:
+    if indent is None:
+        return "".join(_c_encode(value, 0))
     parts: list[str] = []
     _encode(value, parts, indent, 0)
     return "".join(parts)
