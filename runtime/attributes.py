@@ -1,10 +1,10 @@
 """Process and kernel attributes of the config that are one call each: oomScoreAdj,
 personality, scheduler, ioPriority, memoryPolicy, sysctl. Applied by the init before
 pivot_root, while the host's /proc still shows it its own files; every procfs write goes
-through runtime.procfs (an fd checked to be procfs's own file)."""
+through kernel.write_file, which opens it with runtime.procfs (an fd checked to be procfs's
+own file)."""
 
 import cext
-from runtime import procfs
 from runtime.errors import PyruncError
 
 _SCHED_FLAGS = {name: getattr(cext, name) for name in (
@@ -28,7 +28,7 @@ def apply_process_attributes(kernel, spec) -> None:
     proc = spec.process
     if proc.oom_score_adj is not None:
         with kernel.because("/process/oomScoreAdj"):
-            procfs.write(kernel, "/proc/self/oom_score_adj", str(proc.oom_score_adj))
+            kernel.write_file("/proc/self/oom_score_adj", str(proc.oom_score_adj))
     linux = spec.linux
     if linux is not None and linux.personality is not None:
         with kernel.because("/linux/personality"):
@@ -75,13 +75,13 @@ def apply_process_labels(kernel, proc) -> None:
     if proc.apparmor_profile:
         with kernel.because("/process/apparmorProfile"):
             if apparmor_enabled():
-                procfs.write(kernel, "/proc/thread-self/attr/apparmor/exec", f"exec {proc.apparmor_profile}")
+                kernel.write_file("/proc/thread-self/attr/apparmor/exec", f"exec {proc.apparmor_profile}")
             else:
                 kernel.note("AppArmor is not enabled on this host: profile not applied")
     if proc.selinux_label:
         with kernel.because("/process/selinuxLabel"):
             if selinux_enabled():
-                procfs.write(kernel, "/proc/thread-self/attr/exec", proc.selinux_label)
+                kernel.write_file("/proc/thread-self/attr/exec", proc.selinux_label)
             else:
                 kernel.note("SELinux is not enabled on this host: label not applied")
 
@@ -139,4 +139,4 @@ def check_sysctls(spec, namespaces) -> None:
 def apply_sysctls(kernel, spec) -> None:
     for key, value in (spec.linux.sysctl if spec.linux else {}).items():
         with kernel.because(f"/linux/sysctl/{key}"):
-            procfs.write(kernel, "/proc/sys/" + key.replace(".", "/"), value)
+            kernel.write_file("/proc/sys/" + key.replace(".", "/"), value)

@@ -15,7 +15,7 @@ Both run the functions below against a Kernel, so the same code prints the plan 
 import os
 
 import cext
-from runtime import attributes, devices, namespaces, process, procfs, rootfs
+from runtime import attributes, devices, namespaces, process, rootfs
 from runtime.errors import PyruncError, SetupError
 from runtime.paths import Root
 
@@ -95,7 +95,7 @@ def write_time_offsets(kernel, offsets) -> None:
     clocks = {"monotonic": "monotonic", "boottime": "boottime"}
     with kernel.because("/linux/timeOffsets"):
         text = "".join(f"{clocks[name]} {o.secs or 0} {o.nanosecs or 0}\n" for name, o in offsets.items())
-        procfs.write(kernel, "/proc/self/timens_offsets", text)
+        kernel.write_file("/proc/self/timens_offsets", text)
 
 
 # -- init -------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import time
 
 import cext
 from runtime.errors import SetupError
+from runtime.procfs import write_proc_file  # loaded before pivot_root, like all of kernel
 
 CLOSE_RANGE_CLOEXEC = 4
 
@@ -183,8 +184,6 @@ class RealKernel(Kernel):
     def write_file(self, path: str, data: str) -> None:
         if path.startswith("/proc/"):
             # Through an fd checked to be procfs's own file (runtime.procfs, CVE-2025-52881).
-            from runtime.procfs import write_proc_file
-
             self._step("write", write_proc_file, (path, data))
             return
 

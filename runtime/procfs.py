@@ -108,12 +108,6 @@ def write_proc_file(path: str, data: str) -> None:
         os.close(fd)
 
 
-def write(kernel, path: str, data: str) -> None:
-    """The `write` step for a procfs file (sysctl, oom_score_adj, attr/*, timens_offsets, id
-    maps): the same step as `kernel.write_file`, but through a checked fd."""
-    kernel.write_file(path, data)
-
-
 # -- checks of fds the setup holds ---------------------------------------------------------
 
 def require_char_device(fd: int, major: int, minor: int, display: str) -> None:

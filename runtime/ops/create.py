@@ -258,7 +258,7 @@ def _proc_ns(kind: str) -> str:
 
 
 def handshake(chan: Channel, spec, started: list[int], moved: list, cid: str, bundle: str, cgroup,
-              provisional: Provisional | None = None) -> int:
+              provisional: Provisional) -> int:
     """Serve stage-1 and init until init is ready; returns init's pid.
 
     stage-1's `init <pid>` and the init's `ready` race each other on the pipe: wait for both."""
@@ -301,8 +301,7 @@ def handshake(chan: Channel, spec, started: list[int], moved: list, cid: str, bu
         elif kind == "init":
             init_pid = int(payload)
             started.append(init_pid)
-            if provisional is not None:
-                provisional.add_process(init_pid)
+            provisional.add_process(init_pid)
             faults.point("create: init forked")
             cgroup.join_early(init_pid)  # while the init sets up (Manager.join_early)
             if spec.linux.net_devices:
