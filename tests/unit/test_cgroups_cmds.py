@@ -200,24 +200,36 @@ def test_events_bad_interval(tmp_path, monkeypatch, proc):
 
 
 def test_events_stream_until_the_container_stops(tmp_path, monkeypatch):
-    p = subprocess.Popen(["sleep", "0.8"])
+    p = subprocess.Popen(["sleep", "60"])
     store, tree, _ = make_container(tmp_path, monkeypatch, p.pid)
     oom = tree.path("memory/pyrunc/c1/memory.oom_control")
+    out = io.StringIO()
 
-    def oom_kill():
-        time.sleep(0.25)
+    def lines_of(kind: str) -> int:
+        return sum(json.loads(line)["type"] == kind for line in out.getvalue().splitlines())
+
+    def drive():
+        # the stream's own pace decides, not the clock: two oom kills once it has printed
+        # stats, then the container stops once it has printed stats again
+        deadline = time.monotonic() + 20
+        while lines_of("stats") < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
         with open(oom, "w") as f:
             f.write("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n")
-    threading.Thread(target=oom_kill, daemon=True).start()
-    reaper = threading.Thread(target=p.wait, daemon=True)
-    reaper.start()
-    out = io.StringIO()
-    started = time.monotonic()
-    cgroup_cmds.events(store, "c1", interval=0.2, out=out)
-    assert time.monotonic() - started < 5
+        while (lines_of("oom") < 2 or lines_of("stats") < 2) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        p.kill()
+        p.wait()
+    driver = threading.Thread(target=drive, daemon=True)
+    driver.start()
+    try:
+        cgroup_cmds.events(store, "c1", interval=0.2, out=out)
+    finally:
+        p.kill()
+        driver.join(30)
     events = [json.loads(line) for line in out.getvalue().splitlines()]
     types = [e["type"] for e in events]
-    assert types.count("oom") == 2 and types.count("stats") >= 2
+    assert types.count("oom") == 2 and types.count("stats") >= 2, types
     assert all(e["id"] == "c1" for e in events)
 
 
