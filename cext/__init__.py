@@ -28,6 +28,7 @@ Functions:
     keyctl_join_session_keyring(name) -> int    keyctl_setperm(key, perm)
     close_range(first, last, flags=0)
     pidfd_open(pid, flags=0) -> fd              pidfd_send_signal(pidfd, sig, flags=0)
+    fork_into_cgroup(cgroup_fd) -> pid (0 in the child)
     openat2(dirfd, path, flags, mode=0, resolve=0) -> fd
     open_tree(dirfd, path, flags) -> fd
     move_mount(from_dirfd, from_path, to_dirfd, to_path, flags)
@@ -290,6 +291,15 @@ def pidfd_open(pid, flags=0):
     if fd < 0:
         _fail("pidfd_open", f"{pid}, {flags:#x}")
     return fd
+
+
+def fork_into_cgroup(cgroup_fd):
+    """clone3(2) with CLONE_INTO_CGROUP: like os.fork(), but the child starts in the cgroup
+    (v2) whose directory ``cgroup_fd`` is open on. -> the child's pid, 0 in the child."""
+    pid = _lib.pyrunc_fork_into_cgroup(cgroup_fd)
+    if pid < 0:
+        _fail("clone3", f"CLONE_INTO_CGROUP, cgroup={cgroup_fd}")
+    return pid
 
 
 def pidfd_send_signal(pidfd, sig, flags=0):

@@ -32,6 +32,7 @@ SOURCES = [
     f"{SRC}/misc.c",
     f"{SRC}/fdpass.c",
     f"{SRC}/exec.c",
+    f"{SRC}/fork.c",
     f"{SRC}/numa.c",
     f"{SRC}/seccomp.c",
     f"{SRC}/statfs.c",

@@ -38,6 +38,14 @@ class InitConfig:
         self.ns = namespaces.NamespacePlan(spec.linux.namespaces if spec.linux else [])
         self.cgroup_dirs: list[tuple[str, str]] = []  # v1: (hierarchy, the container's dir)
         self.cgroup_v2_dir: str | None = None
+        # How the init gets into its cgroup (see place_in_cgroup): files it writes "0" into,
+        # a cgroup2 directory it is cloned into, and whether the runtime must do the rest.
+        self.cgroup_join_files: list[tuple[str, str]] = []
+        self.cgroup_birth_dir: str | None = None
+        self.cgroup_rest_to_join = lambda born: True
+        self.cgroup_fds: list[tuple[str, int]] = []
+        self.cgroup_birth_fd = -1
+        self.born_in_cgroup = False
         self.fifo_fd = -1
         self.caller_umask = 0o022
         self.idmap_fds: dict[int, int] = {}  # mount index -> user namespace fd (runtime.idmap)
@@ -45,6 +53,18 @@ class InitConfig:
         hooks = spec.hooks
         self.has_create_hooks = bool(
             hooks and (hooks.prestart or hooks.create_runtime or hooks.create_container))
+
+
+def place_in_cgroup(cfg: InitConfig, cgroup) -> None:
+    """Plan how the init enters the container's cgroup (runtime.cgroups.base.Manager): as
+    much as possible by itself, which spares the kernel's global cgroup attach lock."""
+    cfg.cgroup_dirs = cgroup.v1_dirs()
+    cfg.cgroup_v2_dir = cgroup.v2_dir()
+    cfg.cgroup_join_files = cgroup.self_join_files()
+    # A clone into a cgroup is checked against the cloning process's credentials, which in a
+    # user namespace are the container's: then the runtime moves the init instead.
+    cfg.cgroup_birth_dir = None if cfg.ns.has("user") else cgroup.birth_dir()
+    cfg.cgroup_rest_to_join = cgroup.rest_to_join
 
 
 def error_text(exc: BaseException, kernel) -> str:
@@ -71,6 +91,7 @@ def stage1(kernel, cfg: InitConfig, chan, fork=os.fork) -> int:
     # Opened while still the host's root: inside a new user namespace the state directory
     # may be out of reach. The init inherits the fd.
     cfg.fifo_fd = kernel.open(cfg.fifo_path, os.O_RDWR)
+    open_cgroup_files(kernel, cfg)
     namespaces.join_all(kernel, ns)
     if "user" in ns.new:
         with kernel.because("/linux/namespaces"):
@@ -88,7 +109,34 @@ def stage1(kernel, cfg: InitConfig, chan, fork=os.fork) -> int:
             kernel.unshare(flags)
     if "time" in ns.new and cfg.spec.linux.time_offsets:
         write_time_offsets(kernel, cfg.spec.linux.time_offsets)
-    return fork()
+    return fork_init(kernel, cfg, fork)
+
+
+def open_cgroup_files(kernel, cfg: InitConfig) -> None:
+    """Open what the init enters its cgroup through while still the host's root in the host's
+    namespaces: the kernel checks a cgroup file write against the opener's credentials, and
+    after its setup the init no longer sees the host's /sys/fs/cgroup."""
+    with kernel.because("/linux/cgroupsPath"):
+        cfg.cgroup_fds = [(path, kernel.open(path, os.O_WRONLY)) for _, path in cfg.cgroup_join_files]
+        if cfg.cgroup_birth_dir:
+            cfg.cgroup_birth_fd = kernel.open(cfg.cgroup_birth_dir, os.O_RDONLY | os.O_DIRECTORY)
+
+
+def fork_init(kernel, cfg: InitConfig, fork) -> int:
+    """Fork the init, straight into its cgroup2 directory when there is one to be born in."""
+    fd, cfg.cgroup_birth_fd = cfg.cgroup_birth_fd, -1
+    if fd < 0:
+        return fork()
+    try:
+        with kernel.because("/linux/cgroupsPath"):
+            pid = kernel.fork_into_cgroup(fd, cfg.cgroup_birth_dir)
+        cfg.born_in_cgroup = True
+    except PyruncError as e:
+        # clone3 missing (ENOSYS) or the placement refused: the runtime moves the init.
+        kernel.note(f"the init is forked, and moved into {cfg.cgroup_birth_dir} by the runtime: {e}")
+        pid = fork()
+    kernel.close(fd)
+    return pid
 
 
 def write_time_offsets(kernel, offsets) -> None:
@@ -126,10 +174,16 @@ def init(kernel, cfg: InitConfig, chan) -> None:
 
 
 def enter_cgroup(kernel, cfg: InitConfig, chan) -> None:
-    """The runtime moves the init into its cgroup only now, after the Python-heavy setup (its
-    memory stays charged to the runtime's cgroup, so a small memory limit is the process's
-    alone); then the cgroup namespace, while CAP_SYS_ADMIN is still held."""
-    if chan is not None:
+    """The init enters its v1 hierarchies only now, after the Python-heavy setup (its memory
+    stays charged to the runtime's cgroup, so a small memory limit is the process's alone), by
+    itself (place_in_cgroup); the runtime does what is left. Then the cgroup namespace, while
+    CAP_SYS_ADMIN is still held."""
+    with kernel.because("/linux/cgroupsPath"):
+        for path, fd in cfg.cgroup_fds:
+            kernel.write_fd(fd, "0", path)  # "0": this thread, i.e. the whole init
+            kernel.close(fd)
+    cfg.cgroup_fds = []
+    if chan is not None and cfg.cgroup_rest_to_join(cfg.born_in_cgroup):
         chan.send("cgroup")
         if chan.recv()[0] != "joined":
             raise PyruncError("the runtime did not place the container in its cgroup")
@@ -240,7 +294,7 @@ def run_stage1(cfg: InitConfig, chan, tracing: bool) -> None:
         pid = stage1(kernel, cfg, chan)
         if pid == 0:
             run_init(cfg, chan, tracing)
-        chan.send("init", str(pid))
+        chan.send("init", f"{pid} {int(cfg.born_in_cgroup)}")
         os._exit(0)
     except BaseException as e:  # noqa: BLE001 - everything must reach the runtime as a message
         _die(chan, error_text(e, kernel))

@@ -195,6 +195,13 @@ class RealKernel(Kernel):
                 os.close(fd)
         self._step("write", write, (), (path, data))
 
+    def write_fd(self, fd: int, data: str, display: str) -> None:
+        self._step("write", lambda: os.write(fd, data.encode()), (), (display, data))
+
+    def fork_into_cgroup(self, cgroup_fd: int, display: str) -> int:
+        """os.fork(), the child born in the cgroup2 directory open on cgroup_fd (clone3)."""
+        return self._step("clone3", cext.fork_into_cgroup, (cgroup_fd,), ("CLONE_INTO_CGROUP", display))
+
     def verify(self, name: str, fn, shown: tuple) -> None:
         """A check of a file the setup is about to use (runtime.procfs): a step like any
         other, so traces show it and a recording kernel skips it."""

@@ -5,7 +5,8 @@
  *   - Every function is prefixed pyrunc_ and follows the kernel's convention:
  *     it returns -1 and leaves the error in errno on failure (cffi saves errno
  *     right after the call; the Python wrappers read it with ffi.errno).
- *   - Only syscalls and libc; no allocation, no Python API.
+ *   - Only syscalls and libc; no allocation, no Python API (except fork.c,
+ *     whose child goes on running Python: see there).
  *   - Raw syscall(SYS_...) wherever glibc 2.36 has no wrapper (or only a
  *     recent one); our own copies of kernel structs (pyrunc_open_how,
  *     pyrunc_mount_attr, ...) so that no linux/ uapi header is needed and
@@ -400,6 +401,9 @@ int pyrunc_set_mempolicy(int mode, const unsigned long *nodemask, unsigned long 
 int pyrunc_sched_setattr(int pid, uint32_t policy, uint64_t flags,
                          int32_t nice, uint32_t priority, uint64_t runtime,
                          uint64_t deadline, uint64_t period);
+
+/* fork.c: clone3(CLONE_INTO_CGROUP) with os.fork()'s bookkeeping -> pid */
+long pyrunc_fork_into_cgroup(int cgroup_fd);
 
 /* fdpass.c: SCM_RIGHTS */
 int pyrunc_send_fd(int sock, int fd, const char *data, size_t len);

@@ -61,9 +61,31 @@ class Manager:
         self.created: list[str] = list(created or [])
         self._oom_fds: list[int] = []
 
-    def join_early(self, pid: int) -> None:
-        """Put the init, while it sets up, where nothing can get in the way of that setup
-        (v1 overrides it); `join` does the rest. By default nothing."""
+    # -- placing the init -----------------------------------------------------------------------
+    # Moving another process (a pid written to cgroup.procs) takes the kernel's global
+    # cgroup_threadgroup_rwsem; the first such write after a quiet spell waits for an RCU grace
+    # period (10-16 ms on the development machine) and stalls every fork on the host meanwhile.
+    # The init can instead move itself where the kernel skips that lock (v1: "0" written to a
+    # hierarchy's `tasks` file by the moving thread) and be born in its cgroup2 directory
+    # (clone3 CLONE_INTO_CGROUP); the runtime joins it to whatever is left.
+
+    def self_join_files(self) -> list[tuple[str, str]]:
+        """(hierarchy, file) pairs into which the init writes "0" to move itself."""
+        return []
+
+    def birth_dir(self) -> str | None:
+        """A cgroup2 directory the init may be cloned into (CLONE_INTO_CGROUP), or None."""
+        return None
+
+    def rest_to_join(self, born: bool) -> bool:
+        """Whether the runtime must still `join_rest` the init (born: it was cloned into
+        `birth_dir`)."""
+        return not born
+
+    def join_rest(self, pid: int, born: bool) -> None:
+        """Put the init where it did not put itself (see self_join_files, birth_dir)."""
+        if self.rest_to_join(born):
+            self.join(pid)
 
     # -- to be provided by the drivers ----------------------------------------------------------
     def paths(self) -> dict[str, str]:

@@ -17,7 +17,6 @@ from runtime.cgroups.values import (
 from runtime.errors import PyruncError
 
 UNIFIED = "unified"
-_LATE_CONTROLLERS = {"memory", "devices"}  # joined only after the init's setup (join_early)
 
 
 class V1Manager(Manager):
@@ -123,19 +122,22 @@ class V1Manager(Manager):
                 and fs.read_or(freezer, "freezer.state").strip() == "FROZEN":
             raise PyruncError(f"/linux/cgroupsPath: the container's cgroup {freezer} is frozen")
 
-    def join_early(self, pid: int) -> None:
-        """Put the init in every hierarchy whose limits cannot get in the way of its setup,
-        while that setup runs: all but memory (pages the setup touches would be charged to
-        the container) and devices (its rules decide the setup's mknods and opens). `join`
-        does the rest once the setup is done.
+    def self_join_files(self) -> list[tuple[str, str]]:
+        """Every v1 hierarchy: a thread writing "0" to `tasks` moves itself without the
+        kernel's threadgroup lock (the init is single-threaded: that is the whole process)."""
+        # freezer last: in a frozen cgroup (exec --ignore-paused) the mover stops right there
+        order = sorted(self.dirs.items(), key=lambda item: (item[0] == "freezer", item[0]))
+        return [(name, os.path.join(d, "tasks")) for name, d in order]
 
-        Why: the first write to a cgroup.procs file after some quiet waits for an RCU grace
-        period (the kernel's cgroup_threadgroup_rwsem; 10-16 ms on the development machine),
-        and writes in the ~20 ms after it are cheap. Here that wait overlaps the init's setup,
-        and the late join finds the lock warm."""
-        early = [name for name, _ in self.v1_dirs()
-                 if not _LATE_CONTROLLERS.intersection(self.controllers.get(name, ()))]
-        self.join(pid, names=early)
+    def birth_dir(self) -> str | None:
+        return self.unified  # a hybrid host's cgroup2 directory: it only places the processes
+
+    def rest_to_join(self, born: bool) -> bool:
+        return bool(self.unified) and not born
+
+    def join_rest(self, pid: int, born: bool) -> None:
+        if self.rest_to_join(born):
+            self.join(pid, names=[UNIFIED])
 
     def join(self, pid: int, sub: list[str] | None = None, names: list[str] | None = None) -> None:
         """Put `pid` in the container's cgroup of every hierarchy (or of `names`); `sub`

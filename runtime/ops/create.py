@@ -161,7 +161,7 @@ def _destroy_cgroup(cgroup) -> None:
 def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, started: list[int],
                moved: list, cgroup, provisional: Provisional) -> dict:
     import cext
-    from runtime.container_init import InitConfig, run_stage1
+    from runtime.container_init import InitConfig, place_in_cgroup, run_stage1
 
     fifo = cdir.file(state.EXEC_FIFO)
     os.mkfifo(fifo, 0o600)
@@ -171,8 +171,7 @@ def _create_in(cdir: state.ContainerDir, spec, cid: str, opts: CreateOptions, st
         console_fd = connect_console_socket(opts.console_socket)
     cfg = InitConfig(spec, cid, opts.bundle, _rootfs_path(spec, opts.bundle), fifo, opts.no_pivot,
                      opts.no_new_keyring, opts.preserve_fds, console_fd)
-    cfg.cgroup_dirs = cgroup.v1_dirs()
-    cfg.cgroup_v2_dir = cgroup.v2_dir()
+    place_in_cgroup(cfg, cgroup)
     if spec.linux.seccomp is not None:
         cfg.seccomp = compile_seccomp(spec.linux.seccomp)
     if any(m.uid_mappings or "idmap" in m.options or "ridmap" in m.options for m in spec.mounts):
@@ -268,13 +267,14 @@ def handshake(chan: Channel, spec, started: list[int], moved: list, cid: str, bu
     ready = False
     hooks_due = False
     cgroup_due = False
+    born_in_cgroup = False  # stage-1 cloned the init into its cgroup2 directory
     listener_fd = None
     while not (ready and init_pid):
         if listener_fd is not None and init_pid:
             forward_seccomp_listener(spec, init_pid, listener_fd, cid, bundle)
             listener_fd = None
         if cgroup_due and init_pid:
-            cgroup.join(init_pid)  # asked for by the init once its setup is done
+            cgroup.join_rest(init_pid, born_in_cgroup)  # what the init could not do itself
             faults.point("create: init joined its cgroup")
             cgroup_due = False
             chan.send("joined")
@@ -299,11 +299,11 @@ def handshake(chan: Channel, spec, started: list[int], moved: list, cid: str, bu
             faults.point("create: id maps written")
             chan.send("mapped")
         elif kind == "init":
-            init_pid = int(payload)
+            pid_text, born = payload.split()
+            init_pid, born_in_cgroup = int(pid_text), born == "1"
             started.append(init_pid)
             provisional.add_process(init_pid)
             faults.point("create: init forked")
-            cgroup.join_early(init_pid)  # while the init sets up (Manager.join_early)
             if spec.linux.net_devices:
                 # Before the create hooks, so that they see the devices in place.
                 from runtime import netdevices

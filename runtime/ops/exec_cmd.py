@@ -135,19 +135,22 @@ def spawn(record: dict, process, opts: ExecOptions, flt=None) -> int:
             proxy = TtyProxy()
             console_fd = proxy.child_end
     cext.prctl(PR_SET_CHILD_SUBREAPER, 1)  # the process is the middle's child: we inherit it
+    cgroup, join_files, birth_fd = _cgroup_placement(record, opts)
     ours, theirs = Channel.pair()
-    middle = os.fork()
+    middle, born = _fork_middle(birth_fd)
     if middle == 0:
         ours.close()
-        _middle(record, process, opts, theirs, console_fd, flt)
+        _middle(record, process, opts, theirs, console_fd, flt, join_files)
     theirs.close()
     faults.point("exec: middle forked")
-    if record.get("cgroup"):
+    if cgroup is not None:
         # The middle joins before it forks the process: no moment outside the container's
-        # cgroup. The middle waits for this `go`.
-        from runtime.cgroups import manager_from_record
-
-        manager_from_record(record["cgroup"]).join(middle, opts.cgroup or None)
+        # cgroup. It moves itself where it can (as the container's init does); the runtime
+        # does the rest, and the middle waits for this `go`.
+        if opts.cgroup:
+            cgroup.join(middle, opts.cgroup)
+        else:
+            cgroup.join_rest(middle, born)
         faults.point("exec: middle joined the cgroup")
     ours.send("go")
     faults.point("exec: middle released")
@@ -176,6 +179,56 @@ def spawn(record: dict, process, opts: ExecOptions, flt=None) -> int:
     return wait_for(pid, proxy)
 
 
+def _cgroup_placement(record: dict, opts: ExecOptions):
+    """(manager or None, the files the middle writes "0" into, an fd of the cgroup2 directory
+    to fork it into or -1): see runtime.cgroups.base.Manager's placing methods. A --cgroup
+    sub-cgroup is joined by the runtime."""
+    if not record.get("cgroup"):
+        return None, [], -1
+    from runtime.cgroups import manager_from_record
+
+    cgroup = manager_from_record(record["cgroup"])
+    if opts.cgroup:
+        return cgroup, [], -1
+    birth = cgroup.birth_dir()
+    birth_fd = -1
+    # clone3 bypasses the C library's fork handlers: only a single-threaded caller (the CLI,
+    # not a threaded program using runtime.api) may use it.
+    if birth and len(os.listdir("/proc/self/task")) == 1:
+        try:
+            birth_fd = os.open(birth, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            pass  # the runtime moves the middle instead
+    return cgroup, [path for _, path in cgroup.self_join_files()], birth_fd
+
+
+def _fork_middle(birth_fd: int) -> tuple[int, bool]:
+    """(pid, born in the cgroup2 directory of birth_fd); birth_fd is closed here."""
+    if birth_fd < 0:
+        return os.fork(), False
+    import cext
+
+    try:
+        return cext.fork_into_cgroup(birth_fd), True
+    except OSError:
+        return os.fork(), False
+    finally:
+        os.close(birth_fd)
+
+
+def _join_self(files: list[str]) -> None:
+    """Move this (single-threaded) process into the container's v1 hierarchies."""
+    for path in files:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.write(fd, b"0")
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise PyruncError(f"join {os.path.dirname(path)}: {e.strerror}") from None
+
+
 def _handshake(chan: Channel) -> int:
     pid = 0
     while True:
@@ -199,7 +252,8 @@ def _reap(pid: int) -> None:
         pass
 
 
-def _middle(record: dict, process, opts: ExecOptions, chan: Channel, console_fd: int, flt) -> None:
+def _middle(record: dict, process, opts: ExecOptions, chan: Channel, console_fd: int, flt,
+            join_files: list[str]) -> None:
     """In the forked middle process; never returns."""
     import cext
     from runtime import nsenter
@@ -208,6 +262,7 @@ def _middle(record: dict, process, opts: ExecOptions, chan: Channel, console_fd:
         # Nothing in the container may read this process's memory or reopen its executable
         # (CVE-2019-5736): it is not dumpable from here on.
         cext.prctl(PR_SET_DUMPABLE, 0)
+        _join_self(join_files)
         affinity = process.exec_cpu_affinity
         if affinity is not None and affinity.initial:
             from runtime.attributes import parse_cpu_list

@@ -24,6 +24,7 @@ class _Channel:
 
     def __init__(self, runtime, spec, cgroup):
         self.runtime, self.spec, self.cgroup = runtime, spec, cgroup
+        self.cfg = None  # the InitConfig, once made
         self.sent: list[tuple[str, str]] = []
         self._reply = ""
 
@@ -40,12 +41,19 @@ class _Channel:
                 rt.note("runs the prestart, createRuntime and createContainer hooks")
         elif kind == "cgroup":
             with rt.because("/linux/cgroupsPath"):
-                rt.note(f"moves the init into its cgroup: {', '.join(_cgroup_dirs(self.cgroup))}")
+                rt.note(f"moves the init into its cgroup: {', '.join(self.rest_dirs())}")
         elif kind == "seccomp":
             with rt.because("/linux/seccomp/listenerPath"):
                 rt.note("takes the init's seccomp listener and sends it to the agent")
         elif kind == "ready":
             rt.note("the init is ready; create returns (start opens exec.fifo)")
+
+    def rest_dirs(self) -> list[str]:
+        """The container's cgroup directories the init did not enter by itself."""
+        cfg = self.cfg
+        joined = {name for name, _ in cfg.cgroup_join_files}
+        born = cfg.cgroup_birth_dir if cfg.born_in_cgroup else None
+        return [d for name, d in sorted(self.cgroup.paths().items()) if name not in joined and d != born]
 
     def recv(self) -> tuple[str, str]:
         return (self._reply, "")
@@ -105,7 +113,7 @@ def plan(bundle: str):
         with rt.because("/linux/resources"):
             rt.note("writes the resource limits into the container's cgroup")
     cfg = container_init.InitConfig(spec, CID, bundle, rootfs, f"/run/pyrunc/{CID}/exec.fifo")
-    cfg.cgroup_dirs, cfg.cgroup_v2_dir = cgroup.v1_dirs(), cgroup.v2_dir()
+    container_init.place_in_cgroup(cfg, cgroup)
     has_time = os.path.exists("/proc/self/ns/time")
     with rt.because("/linux/namespaces" if "time" in cfg.ns.new else None):
         fails = ", and the config asks for one: create fails" if "time" in cfg.ns.new else ""
@@ -127,6 +135,7 @@ def plan(bundle: str):
         cfg.idmap_fds[i] = 1000 + i
     rt.note("forks stage-1")
     chan = _Channel(rt, spec, cgroup)
+    chan.cfg = cfg
     stage1 = rt.child("stage-1")
     try:
         container_init.stage1(stage1, cfg, chan, fork=lambda: 0)

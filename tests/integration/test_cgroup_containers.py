@@ -181,15 +181,20 @@ def _force_remove(top: str) -> None:
                 time.sleep(0.05)
 
 
-@pytest.fixture
-def cg(runtime):
-    """CgroupWatch of the test; at teardown the containers are force-deleted first, then no
-    watched cgroup directory may remain."""
+def watched_cgroups(runtime):
+    """The body of the `cg` fixture (other modules make theirs from it)."""
     w = CgroupWatch(runtime)
     yield w
     notes = w.finish()
     if notes:
         pytest.fail("\n".join(notes), pytrace=False)
+
+
+@pytest.fixture
+def cg(runtime):
+    """CgroupWatch of the test; at teardown the containers are force-deleted first, then no
+    watched cgroup directory may remain."""
+    yield from watched_cgroups(runtime)
 
 
 # --------------------------------------------------------------------------- helpers

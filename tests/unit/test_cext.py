@@ -401,6 +401,44 @@ def test_pidfd():
         os.close(pidfd)
 
 
+def _cgroup2_mount() -> str | None:
+    for line in open("/proc/self/mountinfo"):
+        left, _, right = line.partition(" - ")
+        if right.split()[0] == "cgroup2" and os.access(left.split()[4], os.W_OK):
+            return left.split()[4]
+    return None
+
+
+@needs_root
+def test_fork_into_cgroup_starts_the_child_in_it_and_it_runs_python():
+    mount = _cgroup2_mount()
+    if mount is None:
+        pytest.skip("no writable cgroup2 mount")
+    d = os.path.join(mount, f"pyrunc-test-clone3-{os.getpid()}")
+    os.mkdir(d)
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        r, w = os.pipe()
+        pid = cext.fork_into_cgroup(fd)
+        if pid == 0:  # pragma: no cover - child
+            try:
+                line = [x for x in open("/proc/self/cgroup").read().splitlines() if x.startswith("0::")][0]
+                ok = line.endswith(os.path.basename(d)) and os.getpid() == int(os.readlink("/proc/self"))
+                os.write(w, f"{ok} {[str(i) for i in range(3)]}".encode())
+            finally:
+                os._exit(0)
+        os.close(w)
+        assert os.read(r, 100).decode() == "True ['0', '1', '2']"
+        assert wait_exit(pid) == 0
+        os.close(r)
+    finally:
+        os.close(fd)
+        os.rmdir(d)
+    with pytest.raises(OSError) as info:
+        cext.fork_into_cgroup(9999)  # not an open fd: no child
+    assert info.value.errno == errno.EBADF
+
+
 @needs_root
 def test_ioprio_and_sched_setattr():
     def child():

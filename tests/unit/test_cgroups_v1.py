@@ -283,20 +283,33 @@ def test_join_writes_the_pid_everywhere(tree):
         assert tree.read(h, "test/c1", "cgroup.procs") == "4242"
 
 
-def test_early_join_leaves_memory_and_devices_for_after_the_setup(tree):
+def test_the_init_moves_itself_into_every_v1_hierarchy_freezer_last(tree):
     m = created(tree)
-    m.join_early(4242)
-    late = [h for h in ALL if "memory" in h or "devices" in h]
-    assert late
-    for h in ALL + ("unified",):
-        assert tree.read(h, "test/c1", "cgroup.procs") == ("" if h in late else "4242"), h
-    for h in ALL:  # the early ones are not written twice (a fake file would show "42424242")
-        if h not in late:
-            with open(tree.path(h, "test/c1", "cgroup.procs"), "w") as f:
-                f.write("early")
-    m.join(4242)
-    for h in ALL:
-        assert tree.read(h, "test/c1", "cgroup.procs") == ("4242" if h in late else "early"), h
+    files = m.self_join_files()
+    assert sorted(name for name, _ in files) == sorted(m.dirs)
+    assert files[-1][0] == "freezer"  # a frozen cgroup stops the mover: nothing may come after
+    for name, path in files:
+        assert path == os.path.join(m.dirs[name], "tasks") and os.path.isfile(path), path
+
+
+def test_hybrid_init_is_born_in_unified_and_else_joined_there_by_the_runtime(tree):
+    m = created(tree)
+    assert m.birth_dir() == tree.path("unified/test/c1")
+    assert not m.rest_to_join(born=True)
+    m.join_rest(4242, born=True)
+    assert all(tree.read(h, "test/c1", "cgroup.procs") == "" for h in ALL + ("unified",))
+    assert m.rest_to_join(born=False)
+    m.join_rest(4242, born=False)  # only what the init cannot do by itself
+    assert tree.read("unified", "test/c1", "cgroup.procs") == "4242"
+    assert all(tree.read(h, "test/c1", "cgroup.procs") == "" for h in ALL)
+
+
+def test_without_unified_the_runtime_has_nothing_left_to_join(tmp_path, monkeypatch):
+    t = FakeTree(tmp_path, monkeypatch, hierarchies=("cpu", "memory"), unified=False)
+    m = t.manager()
+    m.create()
+    assert m.birth_dir() is None and not m.rest_to_join(born=False)
+    assert [name for name, _ in m.self_join_files()] == sorted(m.dirs)
 
 
 def test_pids_are_read_recursively(tree):

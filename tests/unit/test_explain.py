@@ -57,7 +57,22 @@ def test_default_plan_order_and_fields(tmp_path):
     notes = [s for s in steps if s.proc == "runtime" and s.name == "note"]
     assert any(s.field == "/linux/cgroupsPath" and s.args[0].startswith("host: cgroup v") for s in notes)
     assert any(s.args[0].startswith("host: time namespaces") for s in notes)
-    assert any("moves the init into its cgroup" in s.args[0] for s in notes)
+    # the cgroup entry as this host allows it (see runtime.cgroups.base.Manager): the init
+    # writes "0" into each v1 hierarchy's tasks file after its setup, is cloned into a
+    # hybrid host's cgroup2 directory, and the runtime moves it into whatever is left
+    from runtime.cgroups import manager_for
+
+    cgroup = manager_for(None, "<id>")
+    cgroup_steps = [(s.proc, s.name, s.args) for s in steps if s.field == "/linux/cgroupsPath"]
+    for _, path in cgroup.self_join_files():
+        assert ("stage-1", "open", (path,)) in cgroup_steps
+        assert ("init", "write", (path, "0")) in cgroup_steps
+    if cgroup.birth_dir():
+        assert ("stage-1", "clone3", ("CLONE_INTO_CGROUP", cgroup.birth_dir())) in cgroup_steps
+    moved = any("moves the init into its cgroup" in s.args[0] for s in notes)
+    assert moved == cgroup.rest_to_join(born=bool(cgroup.birth_dir()))
+    if cgroup.version == 1:
+        assert not moved  # v1 and hybrid: the runtime moves nothing
 
 
 def test_user_namespace_maps_written_by_the_runtime(tmp_path):

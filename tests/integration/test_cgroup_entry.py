@@ -1,0 +1,120 @@
+"""How the container's processes enter its cgroup (runtime.cgroups.base.Manager, placing).
+
+A pid written to cgroup.procs takes the kernel's global threadgroup lock, whose first use after
+a quiet spell waits for an RCU grace period and stalls every fork on the host. So the init
+writes "0" into each v1 hierarchy's `tasks` file itself (through files stage-1 opened as the
+host's root), is cloned into a hybrid host's cgroup2 directory (clone3 CLONE_INTO_CGROUP),
+and the runtime moves it only where neither works (in a user namespace: the cgroup2 part).
+The trace shows who did what; /proc/<pid>/cgroup shows the result.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from integration.test_cgroup_containers import (
+    cg_bundle,
+    cgroup_pids,
+    finish,
+    host_hierarchies,
+    launch,
+    predicted_dirs,
+    require_v1,
+    wait_out,
+    watched_cgroups,
+)
+from integration.test_namespaces import userns_edit
+
+pytestmark = pytest.mark.pyrunc_only(reason="the step trace is pyrunc's")
+
+SLEEPER = ["sh", "-c", "echo READY; exec sleep 100"]
+
+
+@pytest.fixture
+def cg(runtime):
+    yield from watched_cgroups(runtime)
+
+
+def traced(workdir) -> tuple[dict, Path]:
+    trace = workdir / "trace.jsonl"
+    return {"env": dict(os.environ, PYRUNC_TRACE=str(trace))}, trace
+
+
+def steps_of(trace: Path) -> list[tuple[str, str]]:
+    return [(e["proc"], e["step"]) for e in map(json.loads, trace.read_text().splitlines())]
+
+
+def split_dirs(path: str) -> tuple[dict[str, str], str | None]:
+    """({v1 hierarchy: dir}, the cgroup2 dir of a hybrid host or None) for a cgroupsPath."""
+    dirs = predicted_dirs(path)
+    v2_names = [h["name"] for h in host_hierarchies() if not h["ctrls"]]
+    v2 = dirs[v2_names[0]] if v2_names else None
+    return {name: d for name, d in dirs.items() if name not in v2_names}, v2
+
+
+def assert_in_every_cgroup(pid: int, path: str) -> None:
+    for name, d in predicted_dirs(path).items():
+        assert pid in cgroup_pids(d), f"{name}: {pid} is not in {d}"
+
+
+def test_init_moves_itself_and_is_born_in_the_hybrid_cgroup2_dir(runtime, bundle, cg, cid, workdir):
+    require_v1()
+    b = cg_bundle(bundle, cg, cid, SLEEPER)
+    path = b.config["linux"]["cgroupsPath"]
+    kw, trace = traced(workdir)
+    res = runtime.create(cid, b, **kw)
+    dirs = cg.track(cid)
+    init = runtime.state(cid)["pid"]
+    assert_in_every_cgroup(init, path)
+    v1, v2 = split_dirs(path)
+    steps = steps_of(trace)
+    for d in v1.values():
+        assert ("stage-1", f"open('{d}/tasks')") in steps, d
+        assert ("init", f"write('{d}/tasks', '0')") in steps, d
+    if v2 is not None:
+        assert ("stage-1", f"clone3('CLONE_INTO_CGROUP', '{v2}')") in steps
+    # after the setup (its memory stays the runtime's) and before the user's program
+    last_mount = max(i for i, (proc, step) in enumerate(steps)
+                     if proc == "init" and step.startswith("mount("))
+    first_write = min(i for i, (proc, step) in enumerate(steps)
+                      if proc == "init" and step.endswith("/tasks', '0')"))
+    assert last_mount < first_write
+    runtime.start(cid)
+    wait_out(res, "READY")
+    finish(runtime, cid, dirs)
+
+
+def test_user_namespace_init_is_placed_in_every_cgroup(runtime, bundle, cg, cid, workdir):
+    """In a user namespace the clone into the cgroup2 dir is not allowed (the container's
+    credentials): the runtime moves the init there; the v1 files were opened as the host's
+    root, so the init's own writes still work. exec's process joins the same cgroups."""
+    require_v1()
+    b = cg_bundle(bundle, cg, cid, SLEEPER, edit=userns_edit)
+    path = b.config["linux"]["cgroupsPath"]
+    kw, trace = traced(workdir)
+    res = runtime.create(cid, b, **kw)
+    dirs = cg.track(cid)
+    init = runtime.state(cid)["pid"]
+    assert_in_every_cgroup(init, path)
+    steps = steps_of(trace)
+    assert not any(step.startswith("clone3(") for _, step in steps)
+    v1, _ = split_dirs(path)
+    assert all(("init", f"write('{d}/tasks', '0')") in steps for d in v1.values())
+    runtime.start(cid)
+    wait_out(res, "READY")
+    out = runtime.run("exec", cid, "cat", "/proc/self/cgroup", check=True)
+    assert out.stdout == Path(f"/proc/{init}/cgroup").read_text()
+    finish(runtime, cid, dirs)
+
+
+def test_exec_process_is_in_every_cgroup_of_the_container(runtime, bundle, cg, cid, workdir):
+    require_v1()
+    b = cg_bundle(bundle, cg, cid, SLEEPER)
+    path = b.config["linux"]["cgroupsPath"]
+    _, dirs = launch(runtime, cg, b, cid)
+    pid_file = workdir / "exec.pid"
+    runtime.run("exec", "-d", "--pid-file", str(pid_file), cid, "sleep", "100", check=True)
+    assert_in_every_cgroup(int(pid_file.read_text()), path)
+    finish(runtime, cid, dirs)
