@@ -24,7 +24,7 @@ Functions:
     capset(effective, permitted, inheritable)   cap_last_cap() -> int
     drop_bounding(cap)   ambient_raise(cap)     ambient_clear_all()
     prctl(option, arg2=0, arg3=0, arg4=0, arg5=0) -> int
-    personality(persona) -> int
+    personality(persona) -> int                 setrlimit(resource, soft, hard)
     keyctl_join_session_keyring(name) -> int    keyctl_setperm(key, perm)
     close_range(first, last, flags=0)
     pidfd_open(pid, flags=0) -> fd              pidfd_send_signal(pidfd, sig, flags=0)
@@ -260,6 +260,12 @@ def prctl(option, arg2=0, arg3=0, arg4=0, arg5=0):
     if r < 0:
         _fail("prctl", f"{option}, {arg2}, {arg3}, {arg4}, {arg5}")
     return r
+
+
+def setrlimit(resource, soft, hard):
+    """setrlimit(2); limits are unsigned 64-bit (RLIM_INFINITY is 2**64 - 1)."""
+    if _lib.pyrunc_setrlimit(resource, soft & _U64, hard & _U64) < 0:
+        _fail("setrlimit", f"{resource}, {soft}, {hard}")
 
 
 def personality(persona):

@@ -273,7 +273,6 @@ def preload(cfg: InitConfig) -> None:
     is out of reach, and a lazy import would fail."""
     import errno  # noqa: F401 - kernel.errno_name
     import fcntl  # noqa: F401
-    import resource  # noqa: F401 - process.apply_rlimits
 
     if any("tmpcopyup" in m.options for m in cfg.spec.mounts):
         from runtime import copyup  # noqa: F401

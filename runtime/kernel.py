@@ -238,18 +238,8 @@ class RealKernel(Kernel):
         self._step("setdomainname", cext.setdomainname, (name,))
 
     def setrlimit(self, resource: int, soft: int, hard: int, name: str = "") -> None:
-        import errno
-        import resource as res
-
-        def set_limit():
-            try:
-                res.setrlimit(resource, (soft, hard))
-            except ValueError as e:
-                # CPython turns setrlimit(2)'s EPERM and EINVAL into ValueError
-                code = errno.EPERM if "raise maximum" in str(e) else errno.EINVAL
-                raise OSError(code, os.strerror(code)) from e
-
-        self._step("setrlimit", set_limit, (), (name or resource, soft, hard))
+        """Limits as the config gives them: RLIM_INFINITY is 2**64 - 1."""
+        self._step("setrlimit", cext.setrlimit, (resource, soft, hard), (name or resource, soft, hard))
 
     def setgroups(self, gids: list[int]) -> None:
         self._step("setgroups", os.setgroups, (gids,))

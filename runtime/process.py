@@ -17,20 +17,13 @@ RLIMITS = {name: i for i, name in enumerate((
     "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS",
     "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS",
     "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"))}
-_RLIM_INFINITY = 2**64 - 1
-
-
-def _rlim(value: int) -> int:
-    return -1 if value >= _RLIM_INFINITY else value  # Python's resource module spells it -1
-
-
 def apply_rlimits(kernel, process) -> None:
     for index, rl in enumerate(process.rlimits):
         with kernel.because(f"/process/rlimits/{index}"):
             num = RLIMITS.get(rl.type)
             if num is None:
                 raise PyruncError(f"unknown rlimit type {rl.type!r}")
-            kernel.setrlimit(num, _rlim(rl.soft), _rlim(rl.hard), rl.type)
+            kernel.setrlimit(num, rl.soft, rl.hard, rl.type)
 
 
 def set_identity(kernel, process) -> None:

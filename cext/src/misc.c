@@ -1,11 +1,19 @@
-/* Process attributes: prctl, personality, session keyring, pidfds,
-   I/O priority and scheduling policy. */
+/* Process attributes: prctl, personality, resource limits, session keyring,
+   pidfds, I/O priority and scheduling policy. */
 #include "pyrunc.h"
 
 int pyrunc_prctl(int option, unsigned long arg2, unsigned long arg3,
                  unsigned long arg4, unsigned long arg5)
 {
     return prctl(option, arg2, arg3, arg4, arg5);
+}
+
+int pyrunc_setrlimit(int resource, uint64_t soft, uint64_t hard)
+{
+    /* here rather than through Python's `resource` module: loading that
+       extension costs the container's setup ~0.8 ms */
+    struct rlimit limit = { .rlim_cur = soft, .rlim_max = hard };
+    return setrlimit(resource, &limit);
 }
 
 int pyrunc_personality(unsigned long persona)

@@ -32,6 +32,7 @@
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -390,6 +391,7 @@ int pyrunc_ambient_clear_all(void);
 /* misc.c: process attributes */
 int pyrunc_prctl(int option, unsigned long arg2, unsigned long arg3,
                  unsigned long arg4, unsigned long arg5);
+int pyrunc_setrlimit(int resource, uint64_t soft, uint64_t hard);
 int pyrunc_personality(unsigned long persona);
 int pyrunc_keyctl_join_session_keyring(const char *name);
 int pyrunc_keyctl_setperm(int key, uint32_t perm);

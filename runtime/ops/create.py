@@ -61,8 +61,10 @@ def _resctrl_mounted() -> bool:
         return any(b" - resctrl " in line for line in f)
 
 
-def create(store: state.StateStore, cid: str, opts: CreateOptions) -> dict:
-    spec = load_spec(opts.bundle)
+def create(store: state.StateStore, cid: str, opts: CreateOptions, spec=None) -> dict:
+    """`spec`: the bundle's config as load_spec gave it, if the caller has it already."""
+    if spec is None:
+        spec = load_spec(opts.bundle)
     if spec.process.terminal and opts.console_socket is None and opts.console_fd < 0:
         raise PyruncError("config.json: /process/terminal: a terminal needs --console-socket")
     for warning in spec.warnings:

@@ -286,7 +286,6 @@ def _preload(process) -> None:
     """What the process side imports must be loaded before the container's root is ours."""
     import errno  # noqa: F401
     import fcntl  # noqa: F401
-    import resource  # noqa: F401
 
     import runtime.attributes  # noqa: F401 - parse_cpu_list
     import runtime.capabilities  # noqa: F401

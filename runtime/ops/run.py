@@ -30,7 +30,7 @@ def run(store: state.StateStore, cid: str, opts, detach: bool, keep: bool) -> in
     if not detach:
         cext.prctl(create_op.PR_SET_CHILD_SUBREAPER, 1)  # the init becomes our child: we wait for it
     try:
-        record = create_op.create(store, cid, opts)
+        record = create_op.create(store, cid, opts, spec)
     finally:
         if proxy is not None:
             proxy.close_child_end()

@@ -385,6 +385,24 @@ def test_session_keyring():
     in_child(child)
 
 
+def test_setrlimit_sets_both_limits_and_reports_errno():
+    def child():
+        import resource
+
+        nofile = 7  # RLIMIT_NOFILE
+        cext.setrlimit(nofile, 100, 200)
+        assert resource.getrlimit(resource.RLIMIT_NOFILE) == (100, 200)
+        with pytest.raises(OSError) as info:
+            cext.setrlimit(nofile, 300, 200)  # soft above hard
+        assert info.value.errno == errno.EINVAL
+        assert resource.getrlimit(resource.RLIMIT_NOFILE) == (100, 200)
+        if resource.getrlimit(resource.RLIMIT_CORE)[1] == resource.RLIM_INFINITY:
+            cext.setrlimit(4, 2**64 - 1, 2**64 - 1)  # RLIMIT_CORE: 2**64 - 1 is RLIM_INFINITY
+            assert resource.getrlimit(resource.RLIMIT_CORE)[0] == resource.RLIM_INFINITY
+
+    in_child(child)
+
+
 def test_pidfd():
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
