@@ -13,8 +13,6 @@ Errors are `runtime.errors.PyruncError` and its kinds (`NotExist`, `NotRunning`,
 with the same one-line messages the CLI prints. The CLI itself calls these functions.
 """
 
-from __future__ import annotations
-
 import os
 
 from runtime import state as state_store
@@ -50,7 +48,7 @@ class ContainerState:
             getattr(self, name) == getattr(other, name) for name in self.__slots__)
 
     @classmethod
-    def from_document(cls, doc: dict) -> ContainerState:
+    def from_document(cls, doc: dict) -> "ContainerState":
         return cls(doc["ociVersion"], doc["id"], doc["status"], doc["pid"], doc["bundle"],
                    doc.get("rootfs", ""), doc.get("created", ""), doc.get("annotations") or {})
 
@@ -103,12 +101,12 @@ class Runtime:
 
         delete(self.store, cid, force)
 
-    def list(self) -> list[ContainerState]:
+    def list(self) -> "list[ContainerState]":
         from runtime.ops.list_cmd import list_containers
 
         return [ContainerState.from_document(doc) for doc in list_containers(self.store)]
 
-    def exec(self, cid: str, args: list[str], *, env: list[str] = (), cwd: str | None = None,
+    def exec(self, cid: str, args: "list[str]", *, env: "list[str]" = (), cwd: str | None = None,
              user: str | None = None, detach: bool = False, pid_file: str | None = None) -> int:
         """Run another process in the container; its exit status (0 at once with detach)."""
         from runtime.ops.exec_cmd import ExecOptions, exec_process
