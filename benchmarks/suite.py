@@ -60,6 +60,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--floor-high", type=int, default=65536, help="... high end, KiB (64 MiB)")
     p.add_argument("--floor-timeout", type=float, default=10.0,
                    help="seconds a `run` probe may take before it counts as failed (default 10)")
+    p.add_argument("--settle", type=float, default=0.1,
+                   help="seconds of quiet before each runtime's turn in a round (default 0.1)")
     p.add_argument("--json", metavar="FILE", help=f"default {DEFAULT_JSON.relative_to(REPO)}")
     p.add_argument("--plot", metavar="FILE",
                    help=f"PNG; default {DEFAULT_PLOT.relative_to(REPO)}; 'none' for no plot")
@@ -92,10 +94,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
                  throughput_rounds=pick(args.throughput_rounds, 3, 1),
                  containers=pick(args.containers, 100, 20), concurrency=args.concurrency,
                  floor_low_kib=args.floor_low, floor_high_kib=args.floor_high,
-                 floor_timeout=args.floor_timeout)
+                 floor_timeout=args.floor_timeout, settle=args.settle)
     if min(s.rounds, s.rss_rounds, s.throughput_rounds, s.containers, s.concurrency) < 1 \
-            or s.warmup < 0 or not 0 < s.floor_low_kib < s.floor_high_kib:
-        raise SystemExit("suite.py: counts must be >= 1, --warmup >= 0, 0 < --floor-low < --floor-high")
+            or s.warmup < 0 or s.settle < 0 or not 0 < s.floor_low_kib < s.floor_high_kib:
+        raise SystemExit("suite.py: counts must be >= 1, --warmup and --settle >= 0, "
+                         "0 < --floor-low < --floor-high")
     return s
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,10 @@ class Settings:
     floor_low_kib: int = 64
     floor_high_kib: int = 64 * 1024
     floor_timeout: float = 10.0
+    # seconds of quiet before each runtime's turn: the kernel's cgroup attach lock goes cold
+    # ~20 ms after its last use, and a runtime right after one that used it would find it warm
+    # (a 10-16 ms difference here); with the pause every turn starts alike
+    settle: float = 0.1
 
 
 class Bench:
@@ -171,6 +176,7 @@ class Bench:
         warmup = self.settings.warmup if warmup is None else warmup
         for i in range(warmup + rounds):
             for rt in self.runtimes:
+                time.sleep(self.settings.settle)
                 try:
                     sample = one_round(rt)
                 except (proc.BenchError, OSError, ValueError) as err:  # e.g. no pid file
