@@ -168,7 +168,10 @@ def init(kernel, cfg: InitConfig, chan) -> None:
         path = kernel.find_executable(proc.args[0], proc.env)
     if flt and proc.no_new_privileges:  # as late as possible (runtime/seccomp.py)
         flt.install(kernel, chan)
-    chan.send("ready")
+    if not chan.send("ready"):
+        # The runtime is gone (killed during create): no `start` will come for this init,
+        # which would otherwise wait on exec.fifo for good.
+        os._exit(1)
     with kernel.because("/process/args"):
         kernel.exec_when_started(cfg.fifo_fd, path, list(proc.args), process.exec_environment(proc))
 

@@ -28,7 +28,8 @@ class _Channel:
         self.sent: list[tuple[str, str]] = []
         self._reply = ""
 
-    def send(self, kind: str, payload: str = "") -> None:
+    def send(self, kind: str, payload: str = "") -> bool:
+        """True, as runtime.sync.Channel.send while the runtime is there."""
         self.sent.append((kind, payload))
         self._reply = self.REPLIES.get(kind, "")
         rt = self.runtime
@@ -47,6 +48,7 @@ class _Channel:
                 rt.note("takes the init's seccomp listener and sends it to the agent")
         elif kind == "ready":
             rt.note("the init is ready; create returns (start opens exec.fifo)")
+        return True
 
     def rest_dirs(self) -> list[str]:
         """The container's cgroup directories the init did not enter by itself."""

@@ -176,3 +176,21 @@ def test_kill_during_run_detached(runtime, bundle, cid):
     steps = kill_at_each_step(runtime, lambda n: faulted(runtime, n, "run", "-d", "--bundle", b.path, cid),
                               cid, b, path)
     assert steps >= 8
+
+
+def test_init_of_a_create_killed_before_it_was_ready_exits_by_itself(runtime, bundle, cid):
+    """The init enters its cgroup without asking the runtime (runtime.container_init): when
+    the runtime dies before the init is ready, the init must not wait on exec.fifo for a
+    `start` that cannot come; it sees the runtime gone when it reports ready, and exits."""
+    b, path = _bundle(bundle, cid, ["sleep", "30"])
+    for n in range(1, MAX_STEPS):
+        res = faulted(runtime, n, "create", "--bundle", b.path, cid)
+        assert res.returncode == SIGKILLED, f"never killed at stage-1's fork\n{res.describe()}"
+        killed_after_fork = "stage-1 forked" in res.stderr
+        if killed_after_fork:
+            break
+        recover(runtime, cid, b, path, f"fault {n}")
+    # no delete yet: the container's own processes go away by themselves
+    wait_for(lambda: not processes_naming(cid), timeout=10,
+             what=f"the orphaned stage-1 and init of {cid} to exit ({processes_naming(cid)})")
+    recover(runtime, cid, b, path, "after the init exited")

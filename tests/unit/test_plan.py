@@ -26,6 +26,7 @@ class FakeChannel:
 
     def send(self, kind, payload=""):
         self.sent.append((kind, payload))
+        return True  # the runtime is there (runtime.sync.Channel.send)
 
     def recv(self):
         return self.replies.pop(0)
