@@ -3,7 +3,8 @@ compiled in-container checker at ``/checker``.
 
 Artifacts live in a cache directory (default ``/var/tmp/pyrunc-conformance``), keyed by a
 hash of busybox and of ``checker/checker.c``; a build goes to a temporary directory renamed
-into place, so concurrent harness runs never see a half-built rootfs.
+into place, so concurrent harness runs never see a half-built rootfs. A new build removes the
+builds of other versions not touched for an hour (``STALE_AFTER``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from . import busybox
@@ -21,6 +23,7 @@ from . import busybox
 CHECKER_SOURCE = Path(__file__).resolve().parent / "checker" / "checker.c"
 DEFAULT_CACHE = Path(os.environ.get("PYRUNC_CONFORMANCE_CACHE", "/var/tmp/pyrunc-conformance"))
 LAYOUT_VERSION = 2
+STALE_AFTER = 3600.0  # seconds: an older build of another version is no harness run's any more
 
 DIRS = (*busybox.ROOTFS_DIRS, ("mnt", 0o755, 0, 0))
 PASSWD = "root:x:0:0:root:/root:/bin/sh\ntest:x:1000:1000::/home/test:/bin/sh\n"
@@ -70,4 +73,21 @@ def base_rootfs(cache: Path = DEFAULT_CACHE) -> Path:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+    prune_stale(cache, keep=target)
     return target
+
+
+def prune_stale(cache: Path, keep: Path, now: float | None = None) -> list[Path]:
+    """Remove the rootfs builds of other versions (another busybox or checker) untouched for
+    STALE_AFTER seconds; returns what was removed."""
+    now = time.time() if now is None else now
+    removed = []
+    for entry in cache.glob("rootfs-*"):
+        try:
+            stale = entry != keep and now - entry.stat().st_mtime > STALE_AFTER
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
