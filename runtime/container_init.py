@@ -46,6 +46,7 @@ class InitConfig:
         self.cgroup_fds: list[tuple[str, int]] = []
         self.cgroup_birth_fd = -1
         self.born_in_cgroup = False
+        self.cgroup_joined = False
         self.fifo_fd = -1
         self.caller_umask = 0o022
         self.idmap_fds: dict[int, int] = {}  # mount index -> user namespace fd (runtime.idmap)
@@ -177,10 +178,21 @@ def init(kernel, cfg: InitConfig, chan) -> None:
 
 
 def enter_cgroup(kernel, cfg: InitConfig, chan) -> None:
-    """The init enters its v1 hierarchies only now, after the Python-heavy setup (its memory
-    stays charged to the runtime's cgroup, so a small memory limit is the process's alone), by
-    itself (place_in_cgroup); the runtime does what is left. Then the cgroup namespace, while
-    CAP_SYS_ADMIN is still held."""
+    """Into the container's cgroup (join_cgroups, if the create hooks did not need it earlier),
+    then the cgroup namespace, while CAP_SYS_ADMIN is still held."""
+    join_cgroups(kernel, cfg, chan)
+    if "cgroup" in cfg.ns.new:
+        with kernel.because("/linux/namespaces"):
+            kernel.unshare(cext.CLONE_NEWCGROUP)  # the container's cgroup becomes its root
+
+
+def join_cgroups(kernel, cfg: InitConfig, chan) -> None:
+    """The init enters its v1 hierarchies by itself (place_in_cgroup) as late as it can: after
+    the Python-heavy setup, whose memory stays charged to the runtime's cgroup, so a small
+    memory limit is the process's alone. The runtime does what is left. Done once."""
+    if cfg.cgroup_joined:
+        return
+    cfg.cgroup_joined = True
     with kernel.because("/linux/cgroupsPath"):
         for path, fd in cfg.cgroup_fds:
             kernel.write_fd(fd, "0", path)  # "0": this thread, i.e. the whole init
@@ -190,9 +202,6 @@ def enter_cgroup(kernel, cfg: InitConfig, chan) -> None:
         chan.send("cgroup")
         if chan.recv()[0] != "joined":
             raise PyruncError("the runtime did not place the container in its cgroup")
-    if "cgroup" in cfg.ns.new:
-        with kernel.because("/linux/namespaces"):
-            kernel.unshare(cext.CLONE_NEWCGROUP)  # the container's cgroup becomes its root
 
 
 def setup_rootfs(kernel, cfg: InitConfig, chan=None) -> None:
@@ -215,7 +224,9 @@ def setup_rootfs(kernel, cfg: InitConfig, chan=None) -> None:
     attributes.apply_sysctls(kernel, spec)
     if chan is not None and cfg.has_create_hooks:
         # prestart, createRuntime and createContainer run now, from the runtime: after the
-        # mounts, before pivot_root.
+        # mounts, before pivot_root. Hooks find the container's cgroups from the init's pid
+        # (GPU and network plugins do, as with runc): the init is in them by then.
+        join_cgroups(kernel, cfg, chan)
         chan.send("hooks")
         if chan.recv()[0] != "go":
             raise PyruncError("the runtime stopped the container during its create hooks")

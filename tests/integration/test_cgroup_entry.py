@@ -10,6 +10,7 @@ The trace shows who did what; /proc/<pid>/cgroup shows the result.
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,4 +118,22 @@ def test_exec_process_is_in_every_cgroup_of_the_container(runtime, bundle, cg, c
     pid_file = workdir / "exec.pid"
     runtime.run("exec", "-d", "--pid-file", str(pid_file), cid, "sleep", "100", check=True)
     assert_in_every_cgroup(int(pid_file.read_text()), path)
+    finish(runtime, cid, dirs)
+
+
+@pytest.mark.parametrize("hook", ["prestart", "createRuntime"])
+def test_create_hooks_see_the_init_in_every_cgroup(runtime, bundle, cg, cid, workdir, hook):
+    """As with runc, hooks that look the container's cgroups up from the init's pid (GPU and
+    network plugins do) find it in them: with create hooks the init joins before they run."""
+    require_v1()
+    seen = workdir / "cgroup-seen-by-hook"
+    script = ("import json, sys; pid = json.load(sys.stdin)['pid']; "
+              f"open({str(seen)!r}, 'w').write(open(f'/proc/{{pid}}/cgroup').read())")
+    hooks = {hook: [{"path": sys.executable, "args": ["python3", "-c", script]}]}
+    b = cg_bundle(bundle, cg, cid, SLEEPER, edit=lambda c: c.__setitem__("hooks", hooks))
+    path = b.config["linux"]["cgroupsPath"]
+    _, dirs = launch(runtime, cg, b, cid)
+    init = runtime.state(cid)["pid"]
+    assert seen.read_text() == Path(f"/proc/{init}/cgroup").read_text()
+    assert_in_every_cgroup(init, path)
     finish(runtime, cid, dirs)
