@@ -146,3 +146,36 @@ def test_bind_mount_of_file_source_creates_a_file_destination():
     binds = [s for s in steps_of(k, "mount") if s.field == "/mounts/7"]
     assert binds[0].args[0] == "/etc/resolv.conf" and binds[0].args[3] == "MS_BIND|MS_REC"
     assert "MS_RDONLY" in binds[1].args[3] and "MS_REMOUNT" in binds[1].args[3]
+
+
+def test_a_refused_clone_into_the_cgroup_falls_back_to_fork_and_the_runtime_join():
+    """clone3 missing (old kernel, ENOSYS from a seccomp profile) or refused: the init is
+    forked as before and the runtime is asked to move it (the `cgroup` message)."""
+    import errno
+
+    class NoClone3(RecordingKernel):
+        def fork_into_cgroup(self, cgroup_fd, display):
+            raise self._error("clone3", ("CLONE_INTO_CGROUP", display), OSError(errno.ENOSYS, "nope"))
+
+    cfg = make_cfg()
+    cfg.cgroup_birth_dir = "/sys/fs/cgroup/unified/c1"
+    cfg.cgroup_rest_to_join = lambda born: not born
+    k = NoClone3()
+    forked = []
+    pid = container_init.stage1(k, cfg, FakeChannel(), fork=lambda: forked.append(1) or 0)
+    assert pid == 0 and forked == [1] and not cfg.born_in_cgroup
+    assert any(s.name == "note" and "moved into /sys/fs/cgroup/unified/c1 by the runtime" in s.args[0]
+               for s in k.steps)
+    chan = FakeChannel([("joined", "")])
+    container_init.join_cgroups(k, cfg, chan)
+    assert chan.sent == [("cgroup", "")]
+    # born in it: nothing is left for the runtime
+    cfg2 = make_cfg()
+    cfg2.cgroup_birth_dir = "/sys/fs/cgroup/unified/c1"
+    cfg2.cgroup_rest_to_join = lambda born: not born
+    k2 = RecordingKernel()
+    container_init.stage1(k2, cfg2, FakeChannel(), fork=lambda: 1 / 0)  # not called
+    assert cfg2.born_in_cgroup
+    chan2 = FakeChannel()
+    container_init.join_cgroups(k2, cfg2, chan2)
+    assert chan2.sent == []
