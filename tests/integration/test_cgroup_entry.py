@@ -60,9 +60,9 @@ def assert_in_every_cgroup(pid: int, path: str) -> None:
         assert pid in cgroup_pids(d), f"{name}: {pid} is not in {d}"
 
 
-def test_init_moves_itself_and_is_born_in_the_hybrid_cgroup2_dir(runtime, bundle, cg, cid, workdir):
-    require_v1()
-    b = cg_bundle(bundle, cg, cid, SLEEPER)
+def create_traced(runtime, cg, b, cid: str, workdir):
+    """`create` with a step trace; the init must be in every cgroup of the bundle's path.
+    -> (create Result, watched dirs, init pid, {v1 name: dir}, cgroup2 dir, trace steps)."""
     path = b.config["linux"]["cgroupsPath"]
     kw, trace = traced(workdir)
     res = runtime.create(cid, b, **kw)
@@ -70,7 +70,13 @@ def test_init_moves_itself_and_is_born_in_the_hybrid_cgroup2_dir(runtime, bundle
     init = runtime.state(cid)["pid"]
     assert_in_every_cgroup(init, path)
     v1, v2 = split_dirs(path)
-    steps = steps_of(trace)
+    return res, dirs, init, v1, v2, steps_of(trace)
+
+
+def test_init_moves_itself_and_is_born_in_the_hybrid_cgroup2_dir(runtime, bundle, cg, cid, workdir):
+    require_v1()
+    b = cg_bundle(bundle, cg, cid, SLEEPER)
+    res, dirs, _, v1, v2, steps = create_traced(runtime, cg, b, cid, workdir)
     for d in v1.values():
         assert ("stage-1", f"open('{d}/tasks')") in steps, d
         assert ("init", f"write('{d}/tasks', '0')") in steps, d
@@ -93,15 +99,8 @@ def test_user_namespace_init_is_placed_in_every_cgroup(runtime, bundle, cg, cid,
     root, so the init's own writes still work. exec's process joins the same cgroups."""
     require_v1()
     b = cg_bundle(bundle, cg, cid, SLEEPER, edit=userns_edit)
-    path = b.config["linux"]["cgroupsPath"]
-    kw, trace = traced(workdir)
-    res = runtime.create(cid, b, **kw)
-    dirs = cg.track(cid)
-    init = runtime.state(cid)["pid"]
-    assert_in_every_cgroup(init, path)
-    steps = steps_of(trace)
+    res, dirs, init, v1, _, steps = create_traced(runtime, cg, b, cid, workdir)
     assert not any(step.startswith("clone3(") for _, step in steps)
-    v1, _ = split_dirs(path)
     assert all(("init", f"write('{d}/tasks', '0')") in steps for d in v1.values())
     runtime.start(cid)
     wait_out(res, "READY")
