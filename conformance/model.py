@@ -6,7 +6,6 @@ import dataclasses
 from collections.abc import Callable
 
 LEVELS = ("MUST", "SHOULD", "MAY")
-STATUSES = ("pass", "fail", "skip")
 
 
 @dataclasses.dataclass(frozen=True)

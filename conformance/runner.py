@@ -4,7 +4,6 @@ checks) and the parallel driver with its clean-up."""
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import os
 import shlex
@@ -256,10 +255,6 @@ class CaseContext:
         if edit:
             edit(cfg)
         return self.run(self.bundle(cfg, files), self.new_id())
-
-
-def copy_config(cfg: dict) -> dict:
-    return copy.deepcopy(cfg)
 
 
 # ---------------------------------------------------------------------- driver

@@ -62,8 +62,6 @@ class MountOptions:
         self.bind = False
         self.recursive_bind = False
         self.tmpcopyup = False
-        self.idmap = False
-        self.recursive_idmap = False
 
     def __repr__(self) -> str:
         return f"MountOptions({vars(self)})"
@@ -99,8 +97,7 @@ def parse(options: list[str]) -> MountOptions:
         elif opt == "tmpcopyup":
             mo.tmpcopyup = True
         elif opt in ("idmap", "ridmap"):
-            mo.idmap = True
-            mo.recursive_idmap = opt == "ridmap"
+            pass  # runtime.idmap mounts an idmapped copy of the source: not mount(2) data
         else:
             mo.data.append(opt)  # file-system specific, handed to the kernel as data
     return mo

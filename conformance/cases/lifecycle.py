@@ -13,8 +13,6 @@ from . import schema
 from .cgroups import cgroup_of_pid
 from .util import check_refused
 
-STATUSES = ("creating", "created", "running", "stopped")
-
 
 @case(
     "runtime.scope.same-container",

@@ -68,7 +68,6 @@ MOUNT_OPTIONS = [
     ("ridmap", "SHOULD", "applies uidMappings/gidMappings to the mount and its submounts"),
 ]
 
-HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
 RUNTIME_NS_HOOKS = ("prestart", "createRuntime", "poststart", "poststop")
 CONTAINER_NS_HOOKS = ("createContainer", "startContainer")
 

@@ -10,9 +10,6 @@ import time
 
 from runtime.errors import PyruncError
 
-CGROUP2_SUPER_MAGIC = 0x63677270
-
-
 # -- errors -----------------------------------------------------------------------------------
 
 def errno_text(e: OSError) -> str:

@@ -27,17 +27,21 @@ def kill(store: state.StateStore, cid: str, sig: int, all_processes: bool = Fals
     try:
         cdir.lock()
         record = cdir.read()
-        if cdir.status(record) == "stopped":
+        status = cdir.status(record)
+        if status == "stopped":
             raise NotRunning()
         signal_init(record, sig)
-        if record.get("cgroup") and (all_processes or sig == signal.SIGKILL):
+        # The cgroup driver only when it has work: --all, or a frozen init that cannot die of
+        # its SIGKILL until thawed (kill is a hot command: no import otherwise).
+        thaw = sig == signal.SIGKILL and status == "paused"
+        if record.get("cgroup") and (all_processes or thaw):
             from runtime.cgroups import manager_from_record
 
             cgroup = manager_from_record(record["cgroup"])
             if all_processes:
                 cgroup.signal_all(sig)
-            elif cdir.status(record) == "paused":
-                cgroup.thaw()  # a frozen init cannot die of its SIGKILL
+            else:
+                cgroup.thaw()
     finally:
         cdir.close()
 

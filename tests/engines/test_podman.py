@@ -16,6 +16,7 @@ from pathlib import Path
 
 import make_bundle
 import pytest
+from integration.util import wait_for
 
 from engines.conftest import IMAGE, Podman, host_nofile_hard
 
@@ -39,14 +40,7 @@ def inspect(podman: Podman, name: str, fmt: str) -> str:
 
 
 def wait_until(pred, timeout: float = 10.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
+    return wait_for(pred, timeout, interval=0.1, what=what)  # each poll runs podman
 
 
 # --------------------------------------------------------------------------- run basics

@@ -21,7 +21,15 @@ from pathlib import Path
 
 import pytest
 
-from .util import assert_create_fails, parse_mountinfo, pid_alive, status_fields, wait_for
+from .util import (
+    assert_create_fails,
+    parse_mountinfo,
+    pid_alive,
+    status_fields,
+    wait_for,
+    with_ns,
+    without_ns,
+)
 
 CG = "/sys/fs/cgroup"
 MiB = 1024 * 1024
@@ -260,21 +268,6 @@ def with_caps(*caps):
         for kind in ("bounding", "effective", "permitted"):
             lst = c["process"]["capabilities"][kind]
             lst += [x for x in caps if x not in lst]
-
-    return edit
-
-
-def without_ns(kind):
-    def edit(c):
-        c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != kind]
-
-    return edit
-
-
-def with_ns(kind):
-    def edit(c):
-        if kind not in [n["type"] for n in c["linux"]["namespaces"]]:
-            c["linux"]["namespaces"].append({"type": kind})
 
     return edit
 

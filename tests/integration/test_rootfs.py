@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .util import parse_mountinfo
+from .util import DEFAULT_DEVICES, parse_mountinfo
 
 
 def run_ok(runtime, b, *flags):
@@ -195,25 +195,15 @@ def test_relative_bind_source_resolves_against_bundle(runtime, bundle):
     assert res.stdout == "from-bundle\n"
 
 
-DEVICES = {
-    "/dev/null": (1, 3),
-    "/dev/zero": (1, 5),
-    "/dev/full": (1, 7),
-    "/dev/random": (1, 8),
-    "/dev/urandom": (1, 9),
-    "/dev/tty": (5, 0),
-}
-
-
 def test_default_devices(runtime, bundle):
-    b = bundle(["stat", "-c", "%n %F %t %T %a", *DEVICES])
+    b = bundle(["stat", "-c", "%n %F %t %T %a", *DEFAULT_DEVICES])
     res = run_ok(runtime, b)
     seen = {}
     for line in res.stdout.splitlines():
         name, rest = line.split(" ", 1)
         kind, major, minor, mode = rest.rsplit(" ", 3)
         seen[name] = (kind, int(major, 16), int(minor, 16), mode)
-    for dev, (major, minor) in DEVICES.items():
+    for dev, (major, minor) in DEFAULT_DEVICES.items():
         assert dev in seen, res.stdout
         kind, ma, mi, mode = seen[dev]
         assert kind == "character special file", (dev, kind)

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from .util import run_ok
+from .util import DEFAULT_DEVICES, run_ok
 
 STAT_FMT = "%n|%F|%t|%T|%a|%u|%g"
 
@@ -134,24 +134,14 @@ def test_device_in_user_namespace_at_path_unknown_to_host(runtime, bundle):
     assert not os.path.exists("/dev/mynull")
 
 
-DEFAULTS = {
-    "/dev/null": (1, 3),
-    "/dev/zero": (1, 5),
-    "/dev/full": (1, 7),
-    "/dev/random": (1, 8),
-    "/dev/urandom": (1, 9),
-    "/dev/tty": (5, 0),
-}
-
-
 def test_config_device_replaces_default_with_other_numbers(runtime, bundle):
     """The config lists /dev/full as a null device: that one is supplied, not the default;
     the other defaults are still there."""
-    script = f"stat -c '{STAT_FMT}' " + " ".join(DEFAULTS) + "; echo x > /dev/full; echo rc=$?"
+    script = f"stat -c '{STAT_FMT}' " + " ".join(DEFAULT_DEVICES) + "; echo x > /dev/full; echo rc=$?"
     b = bundle(["sh", "-c", script], edit=add_devices(dev("/dev/full", "c", 1, 3, 0o666, 0, 0)))
     res = run_ok(runtime, b)
     seen = parse_stat(res.stdout)
-    for path, (major, minor) in DEFAULTS.items():
+    for path, (major, minor) in DEFAULT_DEVICES.items():
         if path == "/dev/full":
             major, minor = 1, 3
         assert seen[path][:3] == (CHR, major, minor), path

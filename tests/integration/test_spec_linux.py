@@ -13,22 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .util import assert_create_fails, parse_mountinfo, run_ok
-
-
-def without_ns(kind):
-    def edit(c):
-        c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != kind]
-
-    return edit
-
-
-def with_ns(kind):
-    def edit(c):
-        if kind not in [n["type"] for n in c["linux"]["namespaces"]]:
-            c["linux"]["namespaces"].append({"type": kind})
-
-    return edit
+from .util import assert_create_fails, parse_mountinfo, run_ok, with_ns, without_ns
 
 
 def proc_sys(name: str) -> Path:

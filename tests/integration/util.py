@@ -165,3 +165,31 @@ def assert_create_fails(runtime, b, cid, *needles):
     assert runtime.status(cid) is None
     assert not (runtime.root / cid).exists()
     return res
+
+
+# The device nodes every container gets (config-linux.md, "Default Devices"): (major, minor).
+DEFAULT_DEVICES = {
+    "/dev/null": (1, 3),
+    "/dev/zero": (1, 5),
+    "/dev/full": (1, 7),
+    "/dev/random": (1, 8),
+    "/dev/urandom": (1, 9),
+    "/dev/tty": (5, 0),
+}
+
+
+def without_ns(kind):
+    """A config edit: the namespace `kind` dropped."""
+    def edit(c):
+        c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != kind]
+
+    return edit
+
+
+def with_ns(kind):
+    """A config edit: a new namespace `kind` added if missing."""
+    def edit(c):
+        if kind not in [n["type"] for n in c["linux"]["namespaces"]]:
+            c["linux"]["namespaces"].append({"type": kind})
+
+    return edit
